@@ -1,0 +1,64 @@
+// Status: the result of an operation on untrusted input (STYLE.md P4, P5).
+//
+// Library code never throws and never prints: it returns a Status whose tag classifies the
+// failure (the CLI maps tags to exit codes, tests match on tags) and whose message names where and
+// what ("offset 0x1a2f: EvStack has bad number of frames: want <= 1000, got 4096").
+#ifndef TRACETOOL_LIB_PARSER_STATUS_H_
+#define TRACETOOL_LIB_PARSER_STATUS_H_
+
+#include <cstdarg>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace tracetool {
+
+enum class ErrorTag : uint8_t {
+  kOk,
+  kIo,                  // the input could not be read (missing file, directory, read error)
+  kNotTrace,            // not a Go execution trace at all
+  kUnsupportedVersion,  // a Go trace of a version this build does not read
+  kTruncated,           // the input ends inside a record
+  kCorrupt,             // malformed bytes: bad varint, bad length, unknown type, bad ids
+  kInconsistent,        // well-formed records that break the trace's state machine or ordering
+};
+
+// Stable, greppable name of a tag ("corrupt", "truncated", ...).
+std::string_view TagName(ErrorTag tag);
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(ErrorTag tag, std::string message) : tag_(tag), message_(std::move(message)) {}
+
+  bool ok() const { return tag_ == ErrorTag::kOk; }
+  ErrorTag tag() const { return tag_; }
+  const std::string& message() const { return message_; }
+  // "[corrupt] offset 0x10: ..." for logs and tests.
+  std::string ToString() const;
+
+ private:
+  ErrorTag tag_ = ErrorTag::kOk;
+  std::string message_;
+};
+
+inline Status OkStatus() { return Status(); }
+
+// printf-style constructors.
+Status ErrStatus(ErrorTag tag, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define TT_RETURN_IF_ERROR(expr)      \
+  do {                                \
+    ::tracetool::Status _st = (expr); \
+    if (!_st.ok()) return _st;        \
+  } while (0)
+
+// Always-on invariant check for bugs in our own code (never for input validation).
+[[noreturn]] void CheckFailed(const char* file, int line, const char* cond);
+#define TT_CHECK(cond) \
+  ((cond) ? (void)0 : ::tracetool::CheckFailed(__FILE__, __LINE__, #cond))
+
+}  // namespace tracetool
+
+#endif  // TRACETOOL_LIB_PARSER_STATUS_H_
