@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, every Debian 12 package that tracetool's build, tests, fuzzer and
+# benchmarks need. Idempotent: when everything is already installed it touches nothing (no
+# apt-get update, no network). Runs as root, or through sudo when not root.
+#
+#   bash scripts/install-deps.sh
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  clang libclang-rt-14-dev          # libFuzzer and the sanitizer runtimes for clang
+  # libraries (Debian packages, nothing vendored)
+  libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
+  libprotobuf-dev protobuf-compiler
+  libzstd-dev zstd zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # the oracle: Go 1.19's `go tool trace`, and its canned traces (src/internal/trace/testdata)
+  golang-1.19-go golang-1.19-src
+  # GNU time (/usr/bin/time -v: peak RSS) and scripting
+  time python3 gzip
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+  if [[ "$status" != ii* ]]; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    echo "install-deps: not root and no sudo; install these by hand: ${missing[*]}" >&2
+    exit 2
+  fi
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
