@@ -24,14 +24,22 @@ func must(err error) {
 	}
 }
 
+// blockingReader reads n writes of 4 bytes each (the kernel may coalesce them into fewer reads).
+//
 //go:noinline
 func blockingReader(fd int, n int, wg *sync.WaitGroup) {
 	defer wg.Done()
 	buf := make([]byte, 64)
-	for i := 0; i < n; i++ {
-		if _, err := syscall.Read(fd, buf); err != nil { // blocks in the kernel
-			must(err)
+	for want := 4 * n; want > 0; {
+		m, err := syscall.Read(fd, buf) // blocks in the kernel
+		if err == syscall.EINTR {
+			continue
 		}
+		must(err)
+		if m == 0 {
+			must(fmt.Errorf("unexpected EOF"))
+		}
+		want -= m
 	}
 }
 
@@ -39,8 +47,13 @@ func blockingReader(fd int, n int, wg *sync.WaitGroup) {
 func slowWriter(fd int, n int, pause time.Duration) {
 	for i := 0; i < n; i++ {
 		time.Sleep(pause)
-		_, err := syscall.Write(fd, []byte("tick"))
-		must(err)
+		for {
+			_, err := syscall.Write(fd, []byte("tick"))
+			if err != syscall.EINTR {
+				must(err)
+				break
+			}
+		}
 	}
 }
 
