@@ -1,0 +1,122 @@
+#include "cmd/tracetool/commands.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include "cmd/tracetool/output.h"
+#include "lib/analysis/blocking_profile.h"
+#include "lib/analysis/go_state_machine.h"
+#include "lib/analysis/text_dump.h"
+#include "lib/parser/input.h"
+#include "lib/parser/reader.h"
+#include "lib/pprof_export/profile_builder.h"
+
+namespace tracetool::cli {
+namespace {
+
+int Fail(const std::string& name, const Status& st) {
+  fprintf(stderr, "tracetool: %s: %s\n", name.c_str(), st.message().c_str());
+  return st.tag() == ErrorTag::kIo ? kExitUsage : kExitBadTrace;
+}
+
+int OutputFailure(const Output& out) {
+  if (out.broken_pipe()) return kExitOk;  // `tracetool -d trace | head`: quiet success
+  fprintf(stderr, "tracetool: %s\n", out.error().c_str());
+  return kExitUsage;
+}
+
+void PrintStats(const parser::Reader& r) {
+  const parser::ParseStats& s = r.stats();
+  fprintf(stderr,
+          "tracetool: trace version %d: %" PRIu64 " bytes, %" PRIu64 " batches, %" PRIu64
+          " events, %" PRIu64 " strings, %" PRIu64 " stacks (%" PRIu64 " redefined), %" PRIu64
+          " CPU samples, %" PRIu64 " futile wake-up events removed\n",
+          r.version(), s.bytes, s.batches, s.events, s.strings, s.stacks, s.stack_redefined,
+          s.cpu_samples, s.futile_removed);
+}
+
+// The adapter from analysis records to pprof samples (spec §6.3): one sample per stack id,
+// values (contentions, delay ns), frames resolved to function/file/line.
+std::string BuildPprof(const parser::Reader& r, const analysis::BlockingProfile& prof) {
+  pprof_export::ProfileBuilder b({{"contentions", "count"}, {"delay", "nanoseconds"}},
+                                 {"trace", "count"});
+  std::vector<pprof_export::Frame> frames;
+  for (const auto& [stack_id, rec] : prof.records()) {
+    std::span<const parser::Frame> stk = r.Stack(stack_id);
+    if (stk.empty()) continue;  // Go skips events whose stack is unknown
+    frames.clear();
+    for (const parser::Frame& f : stk) {
+      frames.push_back({f.pc, r.String(f.fn), r.String(f.file), static_cast<int64_t>(f.line)});
+    }
+    const int64_t values[2] = {static_cast<int64_t>(rec.count), rec.delay_ns};
+    b.AddSample(frames, values);
+  }
+  return b.Build();
+}
+
+}  // namespace
+
+int Run(const Options& opts) {
+  if (!opts.http.empty()) {
+    fprintf(stderr,
+            "tracetool: -http: the web UI is not available in this version yet; use -d or "
+            "-pprof=MODE\n");
+    return kExitUsage;
+  }
+  std::optional<analysis::ProfileMode> mode;
+  if (!opts.pprof.empty()) {
+    mode = analysis::ParseProfileMode(opts.pprof);
+    if (!mode) {
+      fprintf(stderr, "tracetool: unknown pprof type %s (want net, sync, syscall or sched)\n",
+              opts.pprof.c_str());
+      return kExitUsage;
+    }
+  } else if (!opts.dump) {
+    fprintf(stderr,
+            "tracetool: nothing to do: give -d to dump events or -pprof=net|sync|syscall|sched "
+            "(see tracetool -h)\n");
+    return kExitUsage;
+  }
+
+  const std::string name = opts.trace == "-" ? "<stdin>" : opts.trace;
+  std::unique_ptr<parser::Input> input;
+  Status st = parser::Input::Open(opts.trace, &input);
+  if (!st.ok()) return Fail(name, st);
+  std::unique_ptr<parser::Reader> reader;
+  st = parser::Reader::Open(std::move(input), &reader);
+  if (!st.ok()) return Fail(name, st);
+
+  Output out;
+  std::string err;
+  if (!out.Open(opts.output, &err)) {
+    fprintf(stderr, "tracetool: %s\n", err.c_str());
+    return kExitUsage;
+  }
+
+  analysis::BlockingProfile profile(mode.value_or(analysis::ProfileMode::kSched));
+  parser::Event ev;
+  while (true) {
+    bool done = false;
+    st = reader->Next(&ev, &done);
+    if (!st.ok()) {
+      // Whatever -d printed so far stays printed; the error says where the trace broke.
+      if (!mode) out.Flush();
+      return Fail(name, st);
+    }
+    if (done) break;
+    if (mode) {
+      analysis::GoStateMachine::OnEvent(ev, &profile);
+    } else {
+      analysis::AppendEventLine(*reader, ev, &out.buffer());
+      if (!out.FlushIfLarge()) return OutputFailure(out);
+    }
+  }
+  if (mode) out.Write(BuildPprof(*reader, profile));
+  if (!out.Commit()) return OutputFailure(out);
+  if (opts.debug) PrintStats(*reader);
+  return kExitOk;
+}
+
+}  // namespace tracetool::cli

@@ -1,0 +1,29 @@
+// The verbs of the tracetool command: each reads one trace and writes one result.
+#ifndef TRACETOOL_CMD_TRACETOOL_COMMANDS_H_
+#define TRACETOOL_CMD_TRACETOOL_COMMANDS_H_
+
+#include <string>
+
+namespace tracetool::cli {
+
+// Exit codes (STYLE.md P15).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitBadTrace = 1;  // corrupt, truncated, unsupported
+inline constexpr int kExitUsage = 2;     // usage or I/O error
+
+struct Options {
+  std::string trace = "-";  // path, "-" = standard input
+  std::string pprof;        // net | sync | syscall | sched
+  bool dump = false;        // -d
+  std::string http;         // -http=addr
+  bool debug = false;
+  std::string output;       // -o FILE
+};
+
+// Run() executes the verb the options select and returns the process exit code. Errors go to
+// stderr as one line: "tracetool: <file>: <message>".
+int Run(const Options& opts);
+
+}  // namespace tracetool::cli
+
+#endif  // TRACETOOL_CMD_TRACETOOL_COMMANDS_H_

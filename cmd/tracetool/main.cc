@@ -1,0 +1,83 @@
+// tracetool: parse flags, run one verb, map the result to an exit code. Nothing else lives here.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cmd/tracetool/commands.h"
+
+namespace {
+
+constexpr const char* kDescription =
+    R"(tracetool: analyse Go execution traces (Go 1.5 – 1.21 formats), like `go tool trace`.
+
+Examples:
+  tracetool -pprof=sched trace.out > sched.prof    # scheduler latency profile; then: go tool pprof -top sched.prof
+  tracetool -pprof=sync trace.out -o sync.prof     # also net, syscall
+  tracetool -d trace.out | grep GoBlock            # dump every event, as go tool trace -d
+  zstd -c trace.out | tracetool -d -               # compressed input (zstd, gzip) and stdin work too
+
+Flags take one or two dashes: -pprof=sched and --pprof=sched are the same.
+Exit codes: 0 success, 1 bad trace (corrupt, truncated, unsupported), 2 usage or I/O error.)";
+
+// Go's flag package spells long flags with one dash (-pprof=sched); CLI11 wants two. Rewrite
+// "-name[=v]" to "--name[=v]" for every multi-letter flag, before a "--" separator.
+std::vector<std::string> GoStyleArgs(int argc, char** argv) {
+  std::vector<std::string> out;
+  bool rest = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (rest) {
+      out.push_back(a);
+      continue;
+    }
+    if (a == "--") rest = true;
+    if (a.size() > 2 && a[0] == '-' && a[1] != '-') {
+      size_t name_end = a.find('=');
+      if (name_end == std::string::npos) name_end = a.size();
+      if (name_end > 2) a.insert(0, "-");
+    }
+    out.push_back(a);
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);  // a closed pipe becomes EPIPE, which exits quietly
+  tracetool::cli::Options opts;
+  std::vector<std::string> files;
+  CLI::App app(kDescription, "tracetool");
+  app.set_help_flag("-h,--help", "Print this help and exit");
+  app.get_formatter()->column_width(28);
+  app.add_option("--pprof", opts.pprof,
+                 "Write a pprof profile (gzipped profile.proto) of TYPE: net (network blocking), "
+                 "sync (synchronization blocking), syscall (blocking syscalls), sched (scheduler "
+                 "latency)")
+      ->type_name("TYPE");
+  app.add_flag("-d", opts.dump, "Print every event of the trace, one per line, as go tool trace -d");
+  app.add_option("--http", opts.http, "Serve the web UI at ADDR (not available yet)")
+      ->type_name("ADDR");
+  app.add_flag("--debug", opts.debug, "Print parser statistics to stderr");
+  app.add_option("-o,--output", opts.output, "Write the result to FILE instead of standard output")
+      ->type_name("FILE");
+  app.add_option("files", files,
+                 "[binary] trace.out: the trace (- or none: standard input). A leading binary "
+                 "argument is accepted for go tool trace compatibility and ignored")
+      ->expected(0, 2);
+  std::vector<std::string> args = GoStyleArgs(argc, argv);
+  std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fprintf(stderr, "tracetool: %s\nRun 'tracetool -h' for usage.\n", e.what());
+    return tracetool::cli::kExitUsage;
+  }
+  if (!files.empty()) opts.trace = files.back();
+  return tracetool::cli::Run(opts);
+}

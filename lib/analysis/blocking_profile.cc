@@ -1,0 +1,53 @@
+#include "lib/analysis/blocking_profile.h"
+
+namespace tracetool::analysis {
+
+using parser::EventType;
+
+std::optional<ProfileMode> ParseProfileMode(std::string_view name) {
+  if (name == "net") return ProfileMode::kNet;
+  if (name == "sync") return ProfileMode::kSync;
+  if (name == "syscall") return ProfileMode::kSyscall;
+  if (name == "sched") return ProfileMode::kSched;
+  return std::nullopt;
+}
+
+namespace {
+// Spec §6.2: which opening events each mode aggregates.
+bool Selected(ProfileMode mode, const Interval& iv) {
+  switch (mode) {
+    case ProfileMode::kNet:
+      return iv.state == GoState::kWaiting && iv.begin_type == EventType::kGoBlockNet;
+    case ProfileMode::kSync:
+      if (iv.state != GoState::kWaiting) return false;
+      switch (iv.begin_type) {
+        case EventType::kGoBlockSend:
+        case EventType::kGoBlockRecv:
+        case EventType::kGoBlockSelect:
+        case EventType::kGoBlockSync:
+        case EventType::kGoBlockCond:
+        case EventType::kGoBlockGC:
+          return true;
+        default:
+          return false;
+      }
+    case ProfileMode::kSyscall:
+      return iv.state == GoState::kSyscall;
+    case ProfileMode::kSched:
+      return iv.state == GoState::kRunnable &&
+             (iv.begin_type == EventType::kGoUnblock || iv.begin_type == EventType::kGoCreate);
+  }
+  return false;
+}
+}  // namespace
+
+void BlockingProfile::OnInterval(const Interval& iv) {
+  if (!Selected(mode_, iv) || iv.stack_id == 0) return;
+  const int64_t d = iv.end_ts - iv.begin_ts;
+  if (d <= 0) return;
+  ProfileRecord& r = records_[iv.stack_id];
+  r.count += 1;
+  r.delay_ns += d;
+}
+
+}  // namespace tracetool::analysis

@@ -1,0 +1,19 @@
+// FormatEvent: one event as Go 1.19's `go tool trace -d` prints it (spec §7.2):
+//   <ts> <Name> p=<P> g=<G> off=<offset>[ <arg>=<value>]...[ <sarg>=<string>]...\n
+// The argument names come from the event table (lib/format/event_table.h).
+#ifndef TRACETOOL_LIB_ANALYSIS_TEXT_DUMP_H_
+#define TRACETOOL_LIB_ANALYSIS_TEXT_DUMP_H_
+
+#include <string>
+
+#include "lib/parser/event.h"
+#include "lib/parser/reader.h"
+
+namespace tracetool::analysis {
+
+// AppendEventLine() appends ev's line, newline included, to *out. `reader` resolves strings.
+void AppendEventLine(const parser::Reader& reader, const parser::Event& ev, std::string* out);
+
+}  // namespace tracetool::analysis
+
+#endif  // TRACETOOL_LIB_ANALYSIS_TEXT_DUMP_H_

@@ -1,0 +1,485 @@
+// The batch merge: per-P buffers → one timeline (spec §3; Go's internal/trace/order.go).
+//
+// Why not sort by timestamp: each P writes its own buffer with its own CPU's clock, and those
+// clocks may be skewed, so an unblock on P1 can carry a later time than the start it caused on P2.
+// Since Go 1.7 every event that moves a goroutine across Ps carries (or implies) a per-goroutine
+// sequence number. An event is *ready* when its goroutine is in the state (sequence, status) the
+// event expects; among ready events the earliest time wins. The merged order therefore never
+// breaks causality, and clock skew shows up afterwards as a decreasing time (an error).
+//
+// How this file streams it: one cursor per P reads that P's batches in file order straight from
+// the input (the index pass recorded their byte ranges), so only one head event per P is in
+// memory. A head is either in the frontier (a min-heap on time) or parked on the goroutine whose
+// state it waits for; when a merged event changes that goroutine's state, only the heads parked on
+// it are re-checked. This is the same result as Go's "re-check every bucket every step" loop, in
+// O(log P) per event instead of O(P).
+//
+// Then Go moves each GoSysExit to its real exit time and stably re-sorts everything. We do the
+// same with a small reorder buffer: an event can be released once no future event can sort before
+// it, i.e. once its time is ≤ min(current merge time, earliest still-open blocking syscall), since
+// a future GoSysExit never moves before its own GoSysBlock (spec §9.1).
+//
+// Rejected: materialising all events and sorting (Go's way; memory grows with the trace, ~500 B
+// per event in Go); a single pass without the index (the frequency, strings and stacks are at the
+// end of the file, so nothing could be printed before reading it all).
+//
+// Ties: events of different Ps with equal times are merged in arrival order. Go's order for them
+// depends on map iteration and is random (spec §3.3), so no fixed order can match all of Go's runs.
+#include "lib/parser/order.h"
+
+#include <algorithm>
+#include <cinttypes>
+
+namespace tracetool::parser::internal {
+
+using format::EventType;
+
+namespace {
+constexpr uint8_t kDead = 0, kRunnable = 1, kRunning = 2, kWaiting = 3;
+constexpr uint64_t kUnordered = ~0ull;    // no ordering requirement
+constexpr uint64_t kGCKey = ~0ull - 1;    // the GC pseudo-goroutine that orders GCStart
+constexpr uint64_t kNoSeq = ~0ull;        // sequence not checked / unchanged
+constexpr uint64_t kSeqInc = ~0ull - 1;   // sequence incremented
+
+struct Transition {
+  uint64_t key = kUnordered;
+  uint64_t init_seq = kNoSeq;
+  uint8_t init_status = 0;
+  uint64_t next_seq = kNoSeq;
+  uint8_t next_status = 0;
+};
+
+// The transition table of spec §3.2.
+Transition StateTransition(const MEvent& ev) {
+  Transition t;
+  switch (ev.type) {
+    case EventType::kGoCreate:
+      t = {ev.args[0], 0, kDead, 1, kRunnable};
+      break;
+    case EventType::kGoWaiting:
+    case EventType::kGoInSyscall:
+      t = {ev.g, 1, kRunnable, 2, kWaiting};
+      break;
+    case EventType::kGoStart:
+    case EventType::kGoStartLabel:
+      t = {ev.g, ev.args[1], kRunnable, ev.args[1] + 1, kRunning};
+      break;
+    case EventType::kGoStartLocal:
+      t = {ev.g, kNoSeq, kRunnable, kSeqInc, kRunning};
+      break;
+    case EventType::kGoBlock:
+    case EventType::kGoBlockSend:
+    case EventType::kGoBlockRecv:
+    case EventType::kGoBlockSelect:
+    case EventType::kGoBlockSync:
+    case EventType::kGoBlockCond:
+    case EventType::kGoBlockNet:
+    case EventType::kGoSleep:
+    case EventType::kGoSysBlock:
+    case EventType::kGoBlockGC:
+      t = {ev.g, kNoSeq, kRunning, kNoSeq, kWaiting};
+      break;
+    case EventType::kGoSched:
+    case EventType::kGoPreempt:
+      t = {ev.g, kNoSeq, kRunning, kNoSeq, kRunnable};
+      break;
+    case EventType::kGoUnblock:
+    case EventType::kGoSysExit:
+      t = {ev.args[0], ev.args[1], kWaiting, ev.args[1] + 1, kRunnable};
+      break;
+    case EventType::kGoUnblockLocal:
+    case EventType::kGoSysExitLocal:
+      t = {ev.args[0], kNoSeq, kWaiting, kSeqInc, kRunnable};
+      break;
+    case EventType::kGCStart:
+      t = {kGCKey, ev.args[0], kDead, ev.args[0] + 1, kDead};
+      break;
+    default:
+      break;
+  }
+  return t;
+}
+
+}  // namespace
+
+struct Merger::Cursor {
+  Cursor(const Input* in, int version, int64_t p_, const std::vector<BatchRef>* b)
+      : p(p_), batches(b), reader(in, version, 0, 0, 64 << 10) {}
+  const int64_t p;
+  const std::vector<BatchRef>* const batches;  // null for the CPU-sample cursor
+  size_t next_batch = 0;
+  bool in_batch = false;
+  RawReader reader;
+  RawRecord rec;
+  int64_t last_ticks = 0;
+  int64_t last_seq = 0;
+  uint64_t cur_g = 0;  // the goroutine running on this P (spec §1.7 "G context")
+  bool has_head = false;
+  MEvent head;
+  Transition trans;  // computed when the head entered the frontier
+  // CPU samples, sorted by real time (spec §3.1).
+  std::vector<MEvent> samples;
+  size_t next_sample = 0;
+};
+
+Merger::Merger(const Input* in, const TraceIndex* index) : in_(in), idx_(index) {}
+Merger::~Merger() = default;
+
+Status Merger::Init() {
+  initialized_ = true;
+  for (const auto& [p, batches] : idx_->batches) {
+    cursors_.push_back(std::make_unique<Cursor>(in_, idx_->version, p, &batches));
+  }
+  if (!idx_->cpu_samples.empty()) {
+    auto c = std::make_unique<Cursor>(in_, idx_->version, format::kProfileP, nullptr);
+    c->samples = idx_->cpu_samples;
+    std::stable_sort(c->samples.begin(), c->samples.end(),
+                     [](const MEvent& a, const MEvent& b) { return a.ticks < b.ticks; });
+    cursors_.push_back(std::move(c));
+  }
+  for (uint32_t i = 0; i < cursors_.size(); ++i) {
+    TT_RETURN_IF_ERROR(Advance(i));
+  }
+  if (idx_->version < 1007) {
+    // Spec §3.5: concatenate, give GoSysExit its real seq and time, sort by seq, check time.
+    for (uint32_t i = 0; i < cursors_.size(); ++i) {
+      Cursor& c = *cursors_[i];
+      while (c.has_head) {
+        MEvent e = std::move(c.head);
+        if (e.type == EventType::kGoSysExit) {
+          e.seq = static_cast<int64_t>(e.args[1]);
+          if (e.args[2] != 0) e.ticks = static_cast<int64_t>(e.args[2]);
+        }
+        events1005_.push_back(std::move(e));
+        TT_RETURN_IF_ERROR(Advance(i));
+      }
+    }
+    std::stable_sort(events1005_.begin(), events1005_.end(),
+                     [](const MEvent& a, const MEvent& b) { return a.seq < b.seq; });
+    for (size_t i = 1; i < events1005_.size(); ++i) {
+      if (events1005_[i].ticks < events1005_[i - 1].ticks) {
+        return ErrStatus(ErrorTag::kInconsistent,
+                         "offset 0x%" PRIx64 ": time stamps out of order: %s at tick %" PRId64
+                         " follows an event at tick %" PRId64 " in sequence order",
+                         events1005_[i].offset,
+                         std::string(format::Spec(events1005_[i].type).name).c_str(),
+                         events1005_[i].ticks, events1005_[i - 1].ticks);
+      }
+    }
+    return OkStatus();
+  }
+  for (uint32_t i = 0; i < cursors_.size(); ++i) {
+    if (cursors_[i]->has_head) {
+      ++live_cursors_;
+      Classify(i);
+    }
+  }
+  return OkStatus();
+}
+
+Status Merger::Advance(uint32_t ci) {
+  Cursor& c = *cursors_[ci];
+  c.has_head = false;
+  if (c.batches == nullptr) {  // CPU samples
+    if (c.next_sample < c.samples.size()) {
+      c.head = std::move(c.samples[c.next_sample++]);
+      c.has_head = true;
+    }
+    return OkStatus();
+  }
+  const int ver = idx_->version;
+  while (true) {
+    if (!c.in_batch || c.reader.AtEnd()) {
+      if (c.next_batch >= c.batches->size()) return OkStatus();
+      const BatchRef& b = (*c.batches)[c.next_batch++];
+      c.reader.Reset(b.start, b.end);
+      c.last_ticks = b.ticks;
+      c.last_seq = b.seq;
+      c.in_batch = true;
+      continue;
+    }
+    TT_RETURN_IF_ERROR(c.reader.Next(&c.rec, /*want_strings=*/false));
+    const RawRecord& r = c.rec;
+    const format::EventSpec& spec = format::Spec(r.type);
+    if (r.type == EventType::kCPUSample) {
+      c.last_ticks += static_cast<int64_t>(r.values[0]);  // its delta still counts (spec §1.7)
+      continue;
+    }
+    if (spec.meta) continue;
+    MEvent& e = c.head;
+    e.type = r.type;
+    e.offset = r.offset;
+    e.p = c.p;
+    e.g = c.cur_g;
+    e.stack_id = 0;
+    e.seq = 0;
+    std::fill(std::begin(e.args), std::end(e.args), 0);
+    size_t arg0;
+    if (ver < 1007) {
+      e.seq = c.last_seq + static_cast<int64_t>(r.values[0]);
+      e.ticks = c.last_ticks + static_cast<int64_t>(r.values[1]);
+      c.last_seq = e.seq;
+      arg0 = 2;
+    } else {
+      e.ticks = c.last_ticks + static_cast<int64_t>(r.values[0]);
+      arg0 = 1;
+    }
+    c.last_ticks = e.ticks;
+    const size_t n = r.values.size();
+    for (size_t i = arg0; i < n; ++i) {
+      if (i == n - 1 && spec.has_stack) {
+        e.stack_id = static_cast<uint32_t>(std::min<uint64_t>(r.values[i], UINT32_MAX));
+      } else if (i - arg0 < format::kMaxArgs) {
+        e.args[i - arg0] = r.values[i];
+      }
+    }
+    switch (r.type) {
+      case EventType::kGoStart:
+      case EventType::kGoStartLocal:
+      case EventType::kGoStartLabel:
+        c.cur_g = e.args[0];
+        e.g = c.cur_g;
+        break;
+      case EventType::kGCSTWStart:
+      case EventType::kGCStart:
+      case EventType::kGCDone:
+      case EventType::kGCSTWDone:
+        e.g = 0;
+        break;
+      case EventType::kGoEnd:
+      case EventType::kGoStop:
+      case EventType::kGoSched:
+      case EventType::kGoPreempt:
+      case EventType::kGoSleep:
+      case EventType::kGoBlock:
+      case EventType::kGoBlockSend:
+      case EventType::kGoBlockRecv:
+      case EventType::kGoBlockSelect:
+      case EventType::kGoBlockSync:
+      case EventType::kGoBlockCond:
+      case EventType::kGoBlockNet:
+      case EventType::kGoSysBlock:
+      case EventType::kGoBlockGC:
+        c.cur_g = 0;
+        break;
+      case EventType::kGoSysExit:  // not GoSysExitLocal: Go keys this on the raw type
+      case EventType::kGoWaiting:
+      case EventType::kGoInSyscall:
+        e.g = e.args[0];
+        break;
+      default:
+        break;
+    }
+    if (r.type == EventType::kUserLog) {
+      e.message = r.str;
+    } else {
+      e.message.clear();
+    }
+    c.has_head = true;
+    return OkStatus();
+  }
+}
+
+bool Merger::Ready(const MEvent& e, uint64_t* key) const {
+  Transition t = StateTransition(e);
+  *key = t.key;
+  if (t.key == kUnordered) return true;
+  OrderState cur;
+  if (t.key == kGCKey) {
+    auto* s = const_cast<FlatMap<OrderState>&>(gstate_).Find(kGCKey);
+    if (s) cur = *s;
+  } else {
+    auto* s = const_cast<FlatMap<OrderState>&>(gstate_).Find(t.key);
+    if (s) cur = *s;
+  }
+  return (t.init_seq == kNoSeq || t.init_seq == cur.seq) && t.init_status == cur.status;
+}
+
+void Merger::Classify(uint32_t ci) {
+  Cursor& c = *cursors_[ci];
+  uint64_t key = 0;
+  if (!Ready(c.head, &key)) {
+    waiters_.Get(key).push_back(ci);
+    return;
+  }
+  c.trans = StateTransition(c.head);
+  // Local variants are only for ordering (spec §3.4).
+  switch (c.head.type) {
+    case EventType::kGoStartLocal: c.head.type = EventType::kGoStart; break;
+    case EventType::kGoUnblockLocal: c.head.type = EventType::kGoUnblock; break;
+    case EventType::kGoSysExitLocal: c.head.type = EventType::kGoSysExit; break;
+    default: break;
+  }
+  frontier_.push(HeapItem{c.head.ticks, arrivals_++, ci});
+}
+
+void Merger::Wake(uint64_t key) {
+  std::vector<uint32_t>* w = waiters_.Find(key);
+  if (w == nullptr || w->empty()) return;
+  std::vector<uint32_t> list;
+  list.swap(*w);
+  for (uint32_t ci : list) Classify(ci);  // may re-park some of them
+}
+
+Status Merger::MergeOne(MEvent* out, bool* done) {
+  if (frontier_.empty()) {
+    if (live_cursors_ == 0) {
+      *done = true;
+      return OkStatus();
+    }
+    // Report one of the stuck heads.
+    for (auto& c : cursors_) {
+      if (c->has_head) {
+        return ErrStatus(ErrorTag::kInconsistent,
+                         "offset 0x%" PRIx64 ": no consistent ordering of events possible: %s "
+                         "on p %" PRId64 " (g %" PRIu64 ") can never become ready; the goroutine "
+                         "sequence numbers of the batches contradict each other",
+                         c->head.offset, std::string(format::Spec(c->head.type).name).c_str(), c->p,
+                         c->head.g);
+      }
+    }
+    TT_CHECK(false);
+  }
+  HeapItem top = frontier_.top();
+  frontier_.pop();
+  Cursor& c = *cursors_[top.cursor];
+  *out = std::move(c.head);
+  // Apply the transition computed when the head entered the frontier.
+  const Transition t = c.trans;  // a copy: Classify() below replaces c.trans
+  if (t.key != kUnordered) {
+    OrderState& s = gstate_.Get(t.key);
+    if (!((t.init_seq == kNoSeq || t.init_seq == s.seq) && t.init_status == s.status)) {
+      // Go panics here ("event sequences are broken"); only malformed traces get here.
+      return ErrStatus(ErrorTag::kInconsistent,
+                       "offset 0x%" PRIx64 ": event sequences are broken: %s for g %" PRIu64
+                       " expected (seq %" PRIu64 ", status %d), found (seq %" PRIu64 ", status %d)",
+                       out->offset, std::string(format::Spec(out->type).name).c_str(), t.key,
+                       t.init_seq, t.init_status, s.seq, s.status);
+    }
+    uint64_t next_seq = t.next_seq == kNoSeq ? s.seq : t.next_seq == kSeqInc ? s.seq + 1 : t.next_seq;
+    s.seq = next_seq;
+    s.status = t.next_status;
+  }
+  if (out->ticks < last_merged_ticks_) {
+    return ErrStatus(ErrorTag::kInconsistent,
+                     "offset 0x%" PRIx64 ": time stamps out of order: %s on p %" PRId64
+                     " at tick %" PRId64 " must follow an event at tick %" PRId64
+                     " (clock skew between CPUs, or a corrupt time delta)",
+                     out->offset, std::string(format::Spec(out->type).name).c_str(), out->p,
+                     out->ticks, last_merged_ticks_);
+  }
+  last_merged_ticks_ = out->ticks;
+  TT_RETURN_IF_ERROR(Advance(top.cursor));
+  if (c.has_head) {
+    Classify(top.cursor);
+  } else {
+    --live_cursors_;
+  }
+  if (t.key != kUnordered) Wake(t.key);
+  return OkStatus();
+}
+
+Status Merger::Next1005(MEvent* ev, bool* done) {
+  if (next1005_ >= events1005_.size()) {
+    *done = true;
+    return OkStatus();
+  }
+  *ev = std::move(events1005_[next1005_++]);
+  return OkStatus();
+}
+
+Status Merger::Next(MEvent* ev, bool* done) {
+  *done = false;
+  if (!initialized_) TT_RETURN_IF_ERROR(Init());
+  if (idx_->version < 1007) return Next1005(ev, done);
+  while (true) {
+    // Release the earliest buffered event if nothing still to come can sort before it.
+    if (!pending_.empty()) {
+      const Pending& top = *pending_.top();
+      int64_t watermark = merge_done_ ? INT64_MAX : last_merged_ticks_;
+      if (!open_block_times_.empty()) {
+        // A future exit lands at or after its block, and at most max_sysexit_lag before its
+        // own merge position (which is at or after last_merged_ticks_).
+        int64_t bound = std::max(*open_block_times_.begin(),
+                                 last_merged_ticks_ - idx_->max_sysexit_lag);
+        watermark = std::min(watermark, bound);
+      }
+      if (merge_done_ || top.ticks <= watermark) {
+        if (top.ticks < last_released_ticks_) {
+          return ErrStatus(ErrorTag::kInconsistent,
+                           "offset 0x%" PRIx64 ": time stamps out of order after moving syscall "
+                           "exits to their real time",
+                           top.ev.offset);
+        }
+        last_released_ticks_ = top.ticks;
+        *ev = std::move(const_cast<Pending&>(top).ev);
+        pending_.pop();
+        return OkStatus();
+      }
+    } else if (merge_done_) {
+      *done = true;
+      return OkStatus();
+    }
+    MEvent m;
+    bool mdone = false;
+    TT_RETURN_IF_ERROR(MergeOne(&m, &mdone));
+    if (mdone) {
+      merge_done_ = true;
+      continue;
+    }
+    // Spec §3.3 step 5.
+    switch (m.type) {
+      case EventType::kGoSysBlock:
+      case EventType::kGoInSyscall: {
+        last_sys_block_.Get(m.g) = m.ticks;
+        int64_t& open = open_sys_block_.Get(m.g);
+        if (open != 0) open_block_times_.erase(open_block_times_.find(open));
+        open = m.ticks;
+        open_block_times_.insert(m.ticks);
+        break;
+      }
+      case EventType::kGoSysExit: {
+        int64_t* open = open_sys_block_.Find(m.g);
+        if (open != nullptr && *open != 0) {
+          open_block_times_.erase(open_block_times_.find(*open));
+          *open = 0;
+        }
+        const auto ts = static_cast<int64_t>(m.args[2]);
+        if (ts == 0) break;
+        int64_t* block = last_sys_block_.Find(m.g);
+        if (block == nullptr || *block == 0) {
+          return ErrStatus(ErrorTag::kInconsistent,
+                           "offset 0x%" PRIx64 ": stray syscall exit: GoSysExit of g %" PRIu64
+                           " with real time %" PRId64 " but the goroutine never blocked in a "
+                           "syscall",
+                           m.offset, m.g, ts);
+        }
+        if (ts < *block) {
+          return ErrStatus(ErrorTag::kInconsistent,
+                           "offset 0x%" PRIx64 ": time stamps out of order: GoSysExit of g %" PRIu64
+                           " has real time %" PRId64 ", before its GoSysBlock at %" PRId64,
+                           m.offset, m.g, ts, *block);
+        }
+        m.ticks = ts;
+        break;
+      }
+      default:
+        break;
+    }
+    // Fast path: nothing buffered, and nothing still to come can move before this event.
+    if (pending_.empty() && m.ticks >= last_released_ticks_ &&
+        (open_block_times_.empty() || idx_->max_sysexit_lag == 0) && m.ticks <= last_merged_ticks_) {
+      last_released_ticks_ = m.ticks;
+      *ev = std::move(m);
+      ++merge_index_;
+      return OkStatus();
+    }
+    auto p = std::make_unique<Pending>();
+    p->ticks = m.ticks;
+    p->order = merge_index_++;
+    p->ev = std::move(m);
+    pending_.push(std::move(p));
+  }
+}
+
+}  // namespace tracetool::parser::internal

@@ -1,0 +1,94 @@
+// Merger: turns the per-P batches of a v1 trace into one timeline, streaming (spec §3).
+// See order.cc for the algorithm and why timestamps alone are not trusted.
+#ifndef TRACETOOL_LIB_PARSER_ORDER_H_
+#define TRACETOOL_LIB_PARSER_ORDER_H_
+
+#include <cstdint>
+#include <memory>
+#include <queue>
+#include <set>
+#include <vector>
+
+#include "lib/parser/flat_map.h"
+#include "lib/parser/input.h"
+#include "lib/parser/internal/index.h"
+#include "lib/parser/internal/raw_reader.h"
+#include "lib/parser/status.h"
+
+namespace tracetool::parser::internal {
+
+class Merger {
+ public:
+  // Both pointers are borrowed and must outlive the Merger.
+  Merger(const Input* in, const TraceIndex* index);
+  ~Merger();
+  Merger(const Merger&) = delete;
+  Merger& operator=(const Merger&) = delete;
+
+  // Next() yields events in Go's final order (after the syscall-exit time adjustment and the
+  // stable sort by time), with raw tick times. Local variants are renamed.
+  Status Next(MEvent* ev, bool* done);
+
+ private:
+  struct Cursor;
+  struct OrderState {
+    uint64_t seq = 0;
+    uint8_t status = 0;  // kDead, kRunnable, kRunning, kWaiting
+  };
+  struct HeapItem {
+    int64_t ticks;
+    uint64_t order;  // tie-break: arrival order
+    uint32_t cursor;
+    bool operator>(const HeapItem& o) const {
+      return ticks != o.ticks ? ticks > o.ticks : order > o.order;
+    }
+  };
+  struct Pending {
+    int64_t ticks;
+    uint64_t order;  // merge index: keeps the sort stable
+    MEvent ev;
+  };
+  struct PendingLater {
+    bool operator()(const std::unique_ptr<Pending>& a, const std::unique_ptr<Pending>& b) const {
+      return a->ticks != b->ticks ? a->ticks > b->ticks : a->order > b->order;
+    }
+  };
+
+  Status Init();
+  Status Advance(uint32_t ci);              // load the next head event of cursor ci
+  void Classify(uint32_t ci);               // frontier if ready, else wait on its goroutine
+  bool Ready(const MEvent& e, uint64_t* key) const;
+  Status Apply(const MEvent& e);            // the state transition of a merged event
+  void Wake(uint64_t key);                  // re-classify heads waiting on key
+  Status MergeOne(MEvent* ev, bool* done);  // order1007 steps 1–4
+  Status Next1005(MEvent* ev, bool* done);
+
+  const Input* const in_;
+  const TraceIndex* const idx_;
+  bool initialized_ = false;
+  std::vector<std::unique_ptr<Cursor>> cursors_;
+  std::priority_queue<HeapItem, std::vector<HeapItem>, std::greater<HeapItem>> frontier_;
+  FlatMap<std::vector<uint32_t>> waiters_;  // goroutine key → cursors whose head waits on it
+  FlatMap<OrderState> gstate_;
+  uint64_t arrivals_ = 0;
+  int64_t last_merged_ticks_ = INT64_MIN;
+  size_t live_cursors_ = 0;
+
+  // Syscall-exit adjustment and stable re-sort (spec §3.3 steps 5–6, §9.1): a reorder buffer.
+  FlatMap<int64_t> last_sys_block_;         // goroutine → ticks of its last GoSysBlock/GoInSyscall
+  FlatMap<int64_t> open_sys_block_;         // goroutine → block ticks, until its GoSysExit
+  std::multiset<int64_t> open_block_times_;
+  std::priority_queue<std::unique_ptr<Pending>, std::vector<std::unique_ptr<Pending>>, PendingLater>
+      pending_;
+  uint64_t merge_index_ = 0;
+  bool merge_done_ = false;
+  int64_t last_released_ticks_ = INT64_MIN;
+
+  // Version 1005: the whole trace, sorted by global sequence number (spec §3.5).
+  std::vector<MEvent> events1005_;
+  size_t next1005_ = 0;
+};
+
+}  // namespace tracetool::parser::internal
+
+#endif  // TRACETOOL_LIB_PARSER_ORDER_H_

@@ -1,0 +1,40 @@
+#include "lib/parser/status.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace tracetool {
+
+std::string_view TagName(ErrorTag tag) {
+  switch (tag) {
+    case ErrorTag::kOk: return "ok";
+    case ErrorTag::kIo: return "io";
+    case ErrorTag::kNotTrace: return "not-a-trace";
+    case ErrorTag::kUnsupportedVersion: return "unsupported-version";
+    case ErrorTag::kTruncated: return "truncated";
+    case ErrorTag::kCorrupt: return "corrupt";
+    case ErrorTag::kInconsistent: return "inconsistent";
+  }
+  return "unknown";
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "ok";
+  return "[" + std::string(TagName(tag_)) + "] " + message_;
+}
+
+Status ErrStatus(ErrorTag tag, const char* fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  return Status(tag, buf);
+}
+
+void CheckFailed(const char* file, int line, const char* cond) {
+  fprintf(stderr, "tracetool: internal error: %s:%d: check failed: %s\n", file, line, cond);
+  abort();
+}
+
+}  // namespace tracetool
