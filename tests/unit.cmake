@@ -1,0 +1,13 @@
+# Unit tests (label `unit`): small, fast, no network, no Go toolchain needed except where noted.
+tracetool_cc_test(NAME parser_test
+  SRCS ${CMAKE_CURRENT_LIST_DIR}/unit/parser_test.cc
+  DEPS tracetool::analysis PkgConfig::ZSTD ZLIB::ZLIB
+  LABELS unit)
+
+add_test(NAME cli_test COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/unit/cli_test.sh $<TARGET_FILE:tracetool>)
+set_tests_properties(cli_test PROPERTIES LABELS unit TIMEOUT 120)
+
+tracetool_cc_test(NAME profile_builder_test
+  SRCS ${CMAKE_CURRENT_LIST_DIR}/unit/profile_builder_test.cc
+  DEPS tracetool::pprof_export ZLIB::ZLIB
+  LABELS unit)

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# CLI behaviour of tracetool: flag spellings, exit codes, stdin/compressed input, -o, broken pipes.
+# Usage: cli_test.sh <tracetool binary>
+set -u
+TT="$1"
+T=/usr/lib/go-1.19/src/internal/trace/testdata/http_1_19_good
+BIG=/usr/lib/go-1.19/src/internal/trace/testdata/stress_1_19_good
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+pass=0
+fail=0
+check() {  # check NAME CONDITION-COMMAND...
+  local name="$1"
+  shift
+  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
+}
+rc() { "$@" > "$W/out" 2> "$W/err"; echo $?; }
+
+[ -f "$T" ] || { echo "FAIL: Go 1.19's canned traces are missing (apt-get install golang-1.19-src)"; exit 1; }
+
+check "-h exits 0" test "$(rc "$TT" -h)" = 0
+check "-h shows examples" grep -q "tracetool -pprof=sched trace.out" "$W/out"
+check "-help works" test "$(rc "$TT" -help)" = 0
+check "--help works" test "$(rc "$TT" --help)" = 0
+check "unknown pprof type exits 2" test "$(rc "$TT" -pprof=bogus "$T")" = 2
+check "unknown pprof type says so" grep -q "unknown pprof type bogus" "$W/err"
+check "unknown flag exits 2" test "$(rc "$TT" -frobnicate "$T")" = 2
+check "-http exits non-zero" test "$(rc "$TT" -http=:8080 "$T")" = 2
+check "-http says the UI is not available" grep -q "web UI" "$W/err"
+check "nothing to do exits 2" test "$(rc "$TT" "$T")" = 2
+check "missing file exits 2" test "$(rc "$TT" -d /nonexistent/trace.out)" = 2
+check "missing file names the file" grep -q "/nonexistent/trace.out" "$W/err"
+check "directory exits 2" test "$(rc "$TT" -d /)" = 2
+head -c 5003 "$T" > "$W/cut.trace"
+check "truncated trace exits 1" test "$(rc "$TT" -d "$W/cut.trace")" = 1
+check "error is one line" test "$(wc -l < "$W/err")" = 1
+check "error names file and offset" grep -q "cut.trace: offset 0x" "$W/err"
+printf 'hello world, this is not a trace' > "$W/junk"
+check "not a trace exits 1" test "$(rc "$TT" -d "$W/junk")" = 1
+printf 'go 1.23 trace\0\0\0xyz' > "$W/new.trace"
+check "Go 1.22+ exits 1" test "$(rc "$TT" -d "$W/new.trace")" = 1
+check "Go 1.22+ names the version" grep -q "Go 1.23" "$W/err"
+
+"$TT" -pprof=sched "$T" > "$W/a.prof"
+"$TT" --pprof=sched "$T" > "$W/b.prof"
+"$TT" -pprof sched "$T" > "$W/c.prof"
+check "-pprof=x, --pprof=x, -pprof x agree" sh -c "cmp -s '$W/a.prof' '$W/b.prof' && cmp -s '$W/a.prof' '$W/c.prof'"
+check "-o writes the file" test "$(rc "$TT" -pprof=sched -o "$W/o.prof" "$T")" = 0
+check "-o file equals stdout" cmp -s "$W/a.prof" "$W/o.prof"
+check "-o leaves no temp files" test "$(ls "$W" | grep -c tmp-)" = 0
+check "-o to an unwritable dir exits 2" test "$(rc "$TT" -pprof=sched -o /nonexistent/x.prof "$T")" = 2
+check "failed run leaves no output file" sh -c "! '$TT' -d -o '$W/never.txt' '$W/cut.trace' 2>/dev/null && test ! -e '$W/never.txt'"
+
+"$TT" -d "$T" > "$W/d.txt"
+check "stdin with -" sh -c "cat '$T' | '$TT' -d - | cmp -s - '$W/d.txt'"
+check "stdin without a file" sh -c "cat '$T' | '$TT' -d | cmp -s - '$W/d.txt'"
+check "zstd on stdin" sh -c "zstd -q -c '$T' | '$TT' -d - | cmp -s - '$W/d.txt'"
+check "gzip on stdin" sh -c "gzip -c '$T' | '$TT' -d - | cmp -s - '$W/d.txt'"
+zstd -q -c "$T" > "$W/t.zst"
+check "zstd file" sh -c "'$TT' -d '$W/t.zst' | cmp -s - '$W/d.txt'"
+check "truncated zstd exits 1" sh -c "head -c 3000 '$W/t.zst' | '$TT' -d - > /dev/null 2>&1; test \$? = 1"
+check "go tool trace's [binary] argument is accepted" sh -c "'$TT' -d /bin/true '$T' | cmp -s - '$W/d.txt'"
+
+"$TT" -d "$BIG" 2> "$W/pipe.err" | head -1 > /dev/null
+st=${PIPESTATUS[0]}
+check "closed pipe exits 0" test "$st" = 0
+check "closed pipe is quiet" test ! -s "$W/pipe.err"
+check "-debug prints statistics" sh -c "'$TT' -debug -pprof=net '$T' 2>&1 >/dev/null | grep -q 'events'"
+
+echo "cli_test: $pass passed, $fail failed"
+[ "$fail" = 0 ]
