@@ -1,0 +1,85 @@
+// Shared test scaffolding for lib/fiber: a procs-parameterised fixture with a leak check and a
+// watchdog, so that a scheduler bug fails loudly instead of hanging CI.
+#ifndef TRACETOOL_TESTS_FIBER_FIBER_TEST_UTIL_H_
+#define TRACETOOL_TESTS_FIBER_FIBER_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "lib/fiber/fiber.h"
+
+namespace tracetool::fiber::testing {
+
+// Watchdog aborts the process (with a scheduler dump) if a test body outlives its budget.
+class Watchdog {
+ public:
+  explicit Watchdog(std::chrono::seconds budget) {
+    thread_ = std::thread([this, budget] {
+      std::unique_lock<std::mutex> l(mu_);
+      if (!cv_.wait_for(l, budget, [this] { return done_; })) {
+        std::fprintf(stderr, "watchdog: test exceeded %lds\n%s\n%s",
+                     static_cast<long>(budget.count()), Schedtrace().c_str(),
+                     DumpFibers().c_str());
+        std::abort();
+      }
+    });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// RunFibersWith() runs body as the main fiber and checks that no fiber leaked and every stack
+// was unmapped.
+inline void RunFibersWith(const Options& opts, const std::function<void()>& body,
+                          bool expect_no_leaks = true) {
+  Watchdog dog(std::chrono::seconds(90));
+  Run(opts, body);
+  if (expect_no_leaks) {
+    EXPECT_EQ(Stats().leaked_last_run, 0u) << "fibers still alive when main returned";
+  }
+  EXPECT_EQ(Stats().stacks_live, 0u) << "stacks not unmapped after Run()";
+}
+
+inline void RunFibers(int procs, const std::function<void()>& body, bool expect_no_leaks = true) {
+  Options opts;
+  opts.procs = procs;
+  opts.stack_size = 64 * 1024;
+  RunFibersWith(opts, body, expect_no_leaks);
+}
+
+class ProcsTest : public ::testing::TestWithParam<int> {
+ protected:
+  int procs() const { return GetParam(); }
+};
+
+inline std::string ProcsName(const ::testing::TestParamInfo<int>& info) {
+  return "procs" + std::to_string(info.param);
+}
+
+#define TT_FIBER_INSTANTIATE_PROCS(Suite)                                                \
+  INSTANTIATE_TEST_SUITE_P(Procs, Suite, ::testing::Values(1, 2, 4, 8),                  \
+                           ::tracetool::fiber::testing::ProcsName)
+
+}  // namespace tracetool::fiber::testing
+
+#endif  // TRACETOOL_TESTS_FIBER_FIBER_TEST_UTIL_H_
