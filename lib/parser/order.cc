@@ -202,7 +202,7 @@ Status Merger::Advance(uint32_t ci) {
     const RawRecord& r = c.rec;
     const format::EventSpec& spec = format::Spec(r.type);
     if (r.type == EventType::kCPUSample) {
-      c.last_ticks += static_cast<int64_t>(r.values[0]);  // its delta still counts (spec §1.7)
+      c.last_ticks += static_cast<int64_t>(r.values()[0]);  // its delta still counts (spec §1.7)
       continue;
     }
     if (spec.meta) continue;
@@ -216,21 +216,21 @@ Status Merger::Advance(uint32_t ci) {
     std::fill(std::begin(e.args), std::end(e.args), 0);
     size_t arg0;
     if (ver < 1007) {
-      e.seq = c.last_seq + static_cast<int64_t>(r.values[0]);
-      e.ticks = c.last_ticks + static_cast<int64_t>(r.values[1]);
+      e.seq = c.last_seq + static_cast<int64_t>(r.values()[0]);
+      e.ticks = c.last_ticks + static_cast<int64_t>(r.values()[1]);
       c.last_seq = e.seq;
       arg0 = 2;
     } else {
-      e.ticks = c.last_ticks + static_cast<int64_t>(r.values[0]);
+      e.ticks = c.last_ticks + static_cast<int64_t>(r.values()[0]);
       arg0 = 1;
     }
     c.last_ticks = e.ticks;
-    const size_t n = r.values.size();
+    const size_t n = r.values().size();
     for (size_t i = arg0; i < n; ++i) {
       if (i == n - 1 && spec.has_stack) {
-        e.stack_id = static_cast<uint32_t>(std::min<uint64_t>(r.values[i], UINT32_MAX));
+        e.stack_id = static_cast<uint32_t>(std::min<uint64_t>(r.values()[i], UINT32_MAX));
       } else if (i - arg0 < format::kMaxArgs) {
-        e.args[i - arg0] = r.values[i];
+        e.args[i - arg0] = r.values()[i];
       }
     }
     switch (r.type) {
@@ -280,29 +280,18 @@ Status Merger::Advance(uint32_t ci) {
   }
 }
 
-bool Merger::Ready(const MEvent& e, uint64_t* key) const {
-  Transition t = StateTransition(e);
-  *key = t.key;
-  if (t.key == kUnordered) return true;
-  OrderState cur;
-  if (t.key == kGCKey) {
-    auto* s = const_cast<FlatMap<OrderState>&>(gstate_).Find(kGCKey);
-    if (s) cur = *s;
-  } else {
-    auto* s = const_cast<FlatMap<OrderState>&>(gstate_).Find(t.key);
-    if (s) cur = *s;
-  }
-  return (t.init_seq == kNoSeq || t.init_seq == cur.seq) && t.init_status == cur.status;
-}
-
 void Merger::Classify(uint32_t ci) {
   Cursor& c = *cursors_[ci];
-  uint64_t key = 0;
-  if (!Ready(c.head, &key)) {
-    waiters_.Get(key).push_back(ci);
-    return;
-  }
   c.trans = StateTransition(c.head);
+  const Transition& t = c.trans;
+  if (t.key != kUnordered) {
+    OrderState cur;
+    if (const OrderState* s = gstate_.Find(t.key)) cur = *s;
+    if (!((t.init_seq == kNoSeq || t.init_seq == cur.seq) && t.init_status == cur.status)) {
+      waiters_.Get(t.key).push_back(ci);
+      return;
+    }
+  }
   // Local variants are only for ordering (spec §3.4).
   switch (c.head.type) {
     case EventType::kGoStartLocal: c.head.type = EventType::kGoStart; break;
@@ -310,7 +299,13 @@ void Merger::Classify(uint32_t ci) {
     case EventType::kGoSysExitLocal: c.head.type = EventType::kGoSysExit; break;
     default: break;
   }
-  frontier_.push(HeapItem{c.head.ticks, arrivals_++, ci});
+  const uint64_t order = arrivals_++;
+  if (direct_ < 0 && (frontier_.empty() || c.head.ticks < frontier_.top().ticks)) {
+    direct_ = ci;
+    direct_order_ = order;
+    return;
+  }
+  frontier_.push(HeapItem{c.head.ticks, order, ci});
 }
 
 void Merger::Wake(uint64_t key) {
@@ -322,7 +317,15 @@ void Merger::Wake(uint64_t key) {
 }
 
 Status Merger::MergeOne(MEvent* out, bool* done) {
-  if (frontier_.empty()) {
+  if (direct_ >= 0) {
+    // Heads woken since direct_ was chosen may be earlier; ties go to direct_ (it arrived first).
+    const int64_t ticks = cursors_[static_cast<size_t>(direct_)]->head.ticks;
+    if (!frontier_.empty() && frontier_.top().ticks < ticks) {
+      frontier_.push(HeapItem{ticks, direct_order_, static_cast<uint32_t>(direct_)});
+      direct_ = -1;
+    }
+  }
+  if (direct_ < 0 && frontier_.empty()) {
     if (live_cursors_ == 0) {
       *done = true;
       return OkStatus();
@@ -340,8 +343,14 @@ Status Merger::MergeOne(MEvent* out, bool* done) {
     }
     TT_CHECK(false);
   }
-  HeapItem top = frontier_.top();
-  frontier_.pop();
+  HeapItem top;
+  if (direct_ >= 0) {
+    top = HeapItem{0, direct_order_, static_cast<uint32_t>(direct_)};
+    direct_ = -1;
+  } else {
+    top = frontier_.top();
+    frontier_.pop();
+  }
   Cursor& c = *cursors_[top.cursor];
   *out = std::move(c.head);
   // Apply the transition computed when the head entered the frontier.

@@ -57,7 +57,6 @@ class Merger {
   Status Init();
   Status Advance(uint32_t ci);              // load the next head event of cursor ci
   void Classify(uint32_t ci);               // frontier if ready, else wait on its goroutine
-  bool Ready(const MEvent& e, uint64_t* key) const;
   Status Apply(const MEvent& e);            // the state transition of a merged event
   void Wake(uint64_t key);                  // re-classify heads waiting on key
   Status MergeOne(MEvent* ev, bool* done);  // order1007 steps 1–4
@@ -71,6 +70,10 @@ class Merger {
   FlatMap<std::vector<uint32_t>> waiters_;  // goroutine key → cursors whose head waits on it
   FlatMap<OrderState> gstate_;
   uint64_t arrivals_ = 0;
+  // A ready head kept out of the heap: the common case is that the P just merged has the next
+  // event too, and a heap push+pop per event would dominate the merge.
+  int64_t direct_ = -1;
+  uint64_t direct_order_ = 0;
   int64_t last_merged_ticks_ = INT64_MIN;
   size_t live_cursors_ = 0;
 

@@ -39,9 +39,14 @@ Status Validator::CheckRunning(const PDesc& p, const GDesc& g, const Event& ev,
 
 Status Validator::Process(Event* evp) {
   Event& ev = *evp;
-  // Work on copies of the G and P state and store both back at the end, as Go does (spec §4.1).
-  GDesc g = gs_.Get(ev.g);
-  PDesc p = ps_.Get(static_cast<uint64_t>(ev.p));
+  // Go works on copies of the G and P state and stores both back at the end (spec §4.1); that
+  // differs from updating in place only when an event names its own goroutine as the other
+  // party (a GoCreate or GoUnblock of itself), which fails the checks either way. In place, `g`
+  // must not be used after another gs_ insertion (GoCreate, GoUnblock), which may move it.
+  // The P entry is the P the event was read on; GCStart and network unblocks move to their
+  // pseudo-P only after their checks. (Go also stores a copy under the pseudo-P; nothing reads it.)
+  GDesc& g = gs_.Get(ev.g);
+  PDesc& p = ps_.Get(static_cast<uint64_t>(ev.p));
   ev.from = LinkFrom();
   switch (ev.type) {
     case EventType::kProcStart:
@@ -261,8 +266,6 @@ Status Validator::Process(Event* evp) {
     default:
       break;
   }
-  gs_.Get(ev.g) = g;
-  ps_.Get(static_cast<uint64_t>(ev.p)) = p;
   return OkStatus();
 }
 

@@ -74,8 +74,7 @@ Status BuildIndex(const Input* in, TraceIndex* idx) {
 
   RawReader r(in, ver, 16, in->size(), 1 << 20);
   RawRecord rec;
-  rec.values.reserve(16);
-  // The batch being read: its P and where it began. Events before any batch header belong to
+    // The batch being read: its P and where it began. Events before any batch header belong to
   // P 0 (the reader's initial context), as in Go.
   int64_t cur_p = 0;
   uint64_t cur_start = 16;
@@ -89,7 +88,7 @@ Status BuildIndex(const Input* in, TraceIndex* idx) {
   };
   while (!r.AtEnd()) {
     TT_RETURN_IF_ERROR(r.Next(&rec, /*want_strings=*/true));
-    const auto& v = rec.values;
+    const auto v = rec.values();
     switch (rec.type) {
       case EventType::kBatch:
         close_batch(rec.offset);

@@ -18,7 +18,16 @@ std::string_view TypeName(EventType t) {
 RawReader::RawReader(const Input* in, int version, uint64_t offset, uint64_t end,
                      size_t buffer_size)
     : in_(in), version_(version), pos_(offset), end_(std::min(end, in->size())),
-      buf_(buffer_size) {}
+      buf_(buffer_size) {
+  for (int t = 0; t < 64; ++t) {
+    int want = -1;
+    if (t > 0 && t < static_cast<int>(EventType::kCount) &&
+        format::kEventSpecs[t].min_version <= version && t != static_cast<int>(EventType::kUserLog)) {
+      want = format::WireValueCount(static_cast<EventType>(t), version);
+    }
+    want_values_[t] = static_cast<int8_t>(want);
+  }
+}
 
 void RawReader::Reset(uint64_t offset, uint64_t end) {
   pos_ = offset;
@@ -104,7 +113,66 @@ Status RawReader::ReadString(uint64_t len, std::string* out, bool keep, EventTyp
   return OkStatus();
 }
 
+// Decodes an ordinary event record straight from the buffer when at least 128 bytes are there
+// (an event record is at most 1 + 10 + 8 × 10 bytes). Anything unusual (strings, stacks, UserLog,
+// a length or count that is off) goes to NextSlow(), which produces the exact error.
+bool RawReader::NextFast(RawRecord* rec) {
+  if (pos_ < buf_start_ || pos_ + 128 > buf_start_ + buf_len_ || pos_ + 128 > end_) return false;
+  const uint8_t* const start = buf_.data() + (pos_ - buf_start_);
+  const uint8_t* p = start;
+  const uint8_t b = *p++;
+  const int typ = b & 0x3f;
+  const int want = want_values_[typ];
+  if (want < 0) return false;
+  int narg = (b >> 6) + 1;
+  int inline_args = 4;
+  if (version_ < 1007) {
+    ++narg;
+    ++inline_args;
+  }
+  auto varint = [&p](uint64_t* v) {
+    uint64_t x = 0;
+    for (int i = 0; i < 10; ++i) {
+      const uint8_t c = p[i];
+      x |= static_cast<uint64_t>(c & 0x7f) << (7 * i);
+      if ((c & 0x80) == 0) {
+        p += i + 1;
+        *v = x;
+        return true;
+      }
+    }
+    return false;
+  };
+  size_t n = 0;
+  if (narg < inline_args) {
+    if (narg != want) return false;
+    for (int i = 0; i < narg; ++i) {
+      if (!varint(&rec->small[n++])) return false;
+    }
+  } else {
+    uint64_t len = 0;
+    if (!varint(&len) || len > 90) return false;
+    const uint8_t* const vstart = p;
+    while (static_cast<uint64_t>(p - vstart) < len) {
+      if (n >= RawRecord::kSmall || !varint(&rec->small[n++])) return false;
+    }
+    if (static_cast<uint64_t>(p - vstart) != len || static_cast<int>(n) != want) return false;
+  }
+  rec->type = static_cast<EventType>(typ);
+  rec->offset = pos_;
+  rec->n = n;
+  rec->big.clear();
+  rec->str.clear();
+  pos_ += static_cast<uint64_t>(p - start);
+  return true;
+}
+
 Status RawReader::Next(RawRecord* rec, bool want_strings) {
+  if (NextFast(rec)) return OkStatus();
+  return NextSlow(rec, want_strings);
+}
+
+Status RawReader::NextSlow(RawRecord* rec, bool want_strings) {
   const uint64_t off0 = pos_;
   TT_RETURN_IF_ERROR(Fill(1));
   if (pos_ >= buf_start_ + buf_len_) {
@@ -120,7 +188,7 @@ Status RawReader::Next(RawRecord* rec, bool want_strings) {
     ++inline_args;
   }
   rec->offset = off0;
-  rec->values.clear();
+  rec->Clear();
   rec->str.clear();
   if (typ == 0 || typ >= static_cast<int>(EventType::kCount) ||
       format::kEventSpecs[typ].min_version > version_) {
@@ -152,14 +220,14 @@ Status RawReader::Next(RawRecord* rec, bool want_strings) {
                        " has too large length %" PRIu64 " (want <= 1000000)",
                        off0, id, len);
     }
-    rec->values.push_back(id);
+    rec->Push(id);
     return ReadString(len, &rec->str, want_strings, type, off0);
   }
   if (narg < inline_args) {
     for (int i = 0; i < narg; ++i) {
       uint64_t v = 0;
       TT_RETURN_IF_ERROR(ReadVarint(&v, type, off0));
-      rec->values.push_back(v);
+      rec->Push(v);
     }
   } else {
     uint64_t len = 0;
@@ -176,7 +244,7 @@ Status RawReader::Next(RawRecord* rec, bool want_strings) {
     // instead of collecting gigabytes of values.
     const size_t max_values = type == EventType::kStack ? 2 + 4 * 1000 : 8;
     while (pos_ - start < len) {
-      if (rec->values.size() >= max_values) {
+      if (rec->n >= max_values) {
         return ErrStatus(ErrorTag::kCorrupt,
                          "offset 0x%" PRIx64 ": %.*s has too many values: its length says %" PRIu64
                          " bytes, more than %zu values",
@@ -185,7 +253,7 @@ Status RawReader::Next(RawRecord* rec, bool want_strings) {
       }
       uint64_t v = 0;
       TT_RETURN_IF_ERROR(ReadVarint(&v, type, off0));
-      rec->values.push_back(v);
+      rec->Push(v);
     }
     if (pos_ - start != len) {
       return ErrStatus(ErrorTag::kCorrupt,
@@ -210,11 +278,11 @@ Status RawReader::Next(RawRecord* rec, bool want_strings) {
   // Value count check (spec §1.4, §1.9).
   if (type != EventType::kStack) {
     const int want = format::WireValueCount(type, version_);
-    if (static_cast<int>(rec->values.size()) != want) {
+    if (static_cast<int>(rec->n) != want) {
       return ErrStatus(ErrorTag::kCorrupt,
                        "offset 0x%" PRIx64 ": %.*s has wrong number of arguments: want %d, got %zu",
                        off0, static_cast<int>(format::Spec(type).name.size()),
-                       format::Spec(type).name.data(), want, rec->values.size());
+                       format::Spec(type).name.data(), want, rec->n);
     }
   }
   return OkStatus();

@@ -5,6 +5,7 @@
 #define TRACETOOL_LIB_PARSER_INTERNAL_RAW_READER_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,28 @@ namespace tracetool::parser::internal {
 // One decoded record. Values are the uvarints of the record in wire order (spec §1.9).
 struct RawRecord {
   format::EventType type = format::EventType::kNone;
-  uint64_t offset = 0;              // absolute offset of the record's first byte
-  std::vector<uint64_t> values;     // all values (capacity reused between records)
-  std::string str;                  // String payload, or UserLog's message
+  uint64_t offset = 0;  // absolute offset of the record's first byte
+  std::span<const uint64_t> values() const { return {big.empty() ? small : big.data(), n}; }
+  std::string str;  // String payload, or UserLog's message
+
+  // Storage: events use `small`; stack records (up to 4002 values) use `big`.
+  void Clear() {
+    n = 0;
+    big.clear();
+  }
+  void Push(uint64_t v) {
+    if (big.empty() && n < kSmall) {
+      small[n++] = v;
+      return;
+    }
+    if (big.empty()) big.assign(small, small + n);
+    big.push_back(v);
+    ++n;
+  }
+  static constexpr size_t kSmall = 8;
+  uint64_t small[kSmall];
+  size_t n = 0;
+  std::vector<uint64_t> big;
 };
 
 class RawReader {
@@ -39,6 +59,8 @@ class RawReader {
   Status Next(RawRecord* rec, bool want_strings);
 
  private:
+  bool NextFast(RawRecord* rec);  // the common case, from the buffer; false: use the slow path
+  Status NextSlow(RawRecord* rec, bool want_strings);
   Status Fill(size_t need);  // make at least `need` bytes available at pos_, if the range has them
   Status ReadVarint(uint64_t* v, format::EventType type, uint64_t record_offset);
   Status ReadString(uint64_t len, std::string* out, bool keep, format::EventType type,
@@ -49,6 +71,7 @@ class RawReader {
   uint64_t pos_;        // absolute offset of the next byte
   uint64_t end_;        // absolute end of the readable range
   std::vector<uint8_t> buf_;
+  int8_t want_values_[64];  // expected value count per type for this version; -1: special
   uint64_t buf_start_ = 0;  // absolute offset of buf_[0]
   size_t buf_len_ = 0;      // valid bytes in buf_
 };
