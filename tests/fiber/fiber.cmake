@@ -11,3 +11,5 @@ function(tracetool_fiber_test name)
 endfunction()
 
 tracetool_fiber_test(fiber_scheduler_test ${PROJECT_SOURCE_DIR}/tests/fiber/scheduler_test.cc)
+tracetool_fiber_test(fiber_chan_test ${PROJECT_SOURCE_DIR}/tests/fiber/chan_test.cc)
+tracetool_fiber_test(fiber_sync_test ${PROJECT_SOURCE_DIR}/tests/fiber/sync_test.cc)
