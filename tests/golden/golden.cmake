@@ -1,6 +1,7 @@
 # Golden tests: reviewed outputs for traces that have no oracle (Go 1.19 cannot read Go 1.21
-# traces). One CTest test per (trace, mode), label `golden`, named golden.go1.21.<trace>.<mode>;
-# see tests/golden/README.md. Regenerate with tests/golden/regen.sh (TRACETOOL_UPDATE_GOLDEN=1).
+# traces). One CTest test per (trace, mode), label `golden`, named golden.go1.21.<trace>.<mode>,
+# plus golden.crosscheck.go1.21.<trace>.<mode>, which checks the golden file itself against Go 1.19
+# on the trace rewritten to 1.19's STW numbering (crosscheck.sh); see tests/golden/README.md. Regenerate with tests/golden/regen.sh (TRACETOOL_UPDATE_GOLDEN=1).
 #
 # The traces live in ${TRACETOOL_SHARED_DIR}/testdata/go1.21 (outside the repository). If that
 # folder is absent the tests are still registered and FAIL saying so; they never skip.
@@ -9,6 +10,10 @@ include(${CMAKE_CURRENT_LIST_DIR}/../tools/tools.cmake)
 
 if(NOT DEFINED TRACETOOL_SHARED_DIR)
   set(TRACETOOL_SHARED_DIR "${PROJECT_SOURCE_DIR}/../shared" CACHE PATH "The shared/ reference folder")
+endif()
+
+if(NOT DEFINED TRACETOOL_GO_ROOT)
+  set(TRACETOOL_GO_ROOT "/usr/lib/go-1.19" CACHE PATH "GOROOT of the Go 1.19 toolchain used as the oracle")
 endif()
 
 if(TRACETOOL_ORACLE_TOOL)
@@ -39,6 +44,13 @@ foreach(trace fgprof task)
     set_tests_properties(golden.${case} PROPERTIES LABELS golden TIMEOUT 60
       FIXTURES_REQUIRED golden_results)
     string(APPEND _golden_cases "${case}\n")
+    # The golden file itself, against Go 1.19 on the trace rewritten to 1.19 numbering (to119/).
+    add_test(NAME golden.crosscheck.${case}
+      COMMAND bash ${_golden_dir}/crosscheck.sh
+        --goroot ${TRACETOOL_GO_ROOT} --canon $<TARGET_FILE:pprof_canon>
+        --trace ${TRACETOOL_SHARED_DIR}/testdata/go1.21/${trace}.trace --mode ${mode}
+        --golden ${_golden_dir}/go1.21/${trace}.${mode}.txt --out ${_golden_out})
+    set_tests_properties(golden.crosscheck.${case} PROPERTIES LABELS golden TIMEOUT 120)
   endforeach()
 endforeach()
 
