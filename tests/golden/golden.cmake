@@ -54,7 +54,7 @@ foreach(trace fgprof task)
   endforeach()
 endforeach()
 
-file(WRITE ${_golden_out}/cases.txt "${_golden_cases}")
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/golden_cases.txt "${_golden_cases}")
 add_test(NAME golden.summary
-  COMMAND bash ${_golden_dir}/../oracle/summary.sh ${_golden_out}/results ${_golden_out}/cases.txt golden)
+  COMMAND bash ${_golden_dir}/../oracle/summary.sh ${_golden_out}/results ${CMAKE_CURRENT_BINARY_DIR}/golden_cases.txt golden)
 set_tests_properties(golden.summary PROPERTIES LABELS golden FIXTURES_CLEANUP golden_results)

@@ -149,11 +149,13 @@ if [[ $mode == d ]]; then
   echo "Go: $go_lines lines, tracetool: $tt_lines lines"
   echo "First differences (diff go tracetool; '<' = Go, '>' = tracetool):"
   diff "$work/go.out" "$work/tt.out" | head -20 | sed 's/^/    /'
-  first=$(cmp "$work/go.out" "$work/tt.out" 2>&1 | head -1)
   line=$(cmp "$work/go.out" "$work/tt.out" 2>/dev/null | sed -n 's/.* line \([0-9]*\).*/\1/p')
   if [[ -n $line ]]; then
     echo "Go        line $line: $(sed -n "${line}p" "$work/go.out")"
     echo "tracetool line $line: $(sed -n "${line}p" "$work/tt.out")"
+    first="first difference at line $line"
+  else
+    first="one output is a prefix of the other"
   fi
   echo "Outputs kept in $work/{go,tt}.out"
   finish FAIL "-d differs ($first; Go $go_lines lines, tracetool $tt_lines lines)"
@@ -184,7 +186,10 @@ if ! cmp -s "$work/go.canon" "$work/tt.canon"; then
 fi
 
 # go tool pprof must read our profile, and its view of it must match the canonical decoding.
-if ! "$goroot/bin/go" tool pprof -raw "$work/tt.out" > "$work/tt.raw" 2> "$work/tt.raw.err"; then
+# (The pprof tool binary directly: the same program `go tool pprof` runs, without the go wrapper.)
+gopprof=$goroot/pkg/tool/linux_amd64/pprof
+[[ -x $gopprof ]] || gopprof=$("$goroot/bin/go" env GOTOOLDIR)/pprof
+if ! "$gopprof" -raw "$work/tt.out" > "$work/tt.raw" 2> "$work/tt.raw.err"; then
   show_err "$work/tt.raw.err"
   finish FAIL "go tool pprof -raw cannot read tracetool's profile"
 fi

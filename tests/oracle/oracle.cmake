@@ -107,7 +107,7 @@ foreach(name IN LISTS _oracle_programs)
 endforeach()
 _oracle_add(go netecho ${_oracle_out}/traces/netecho.trace sched --stdin)
 
-file(WRITE ${_oracle_out}/cases.txt "${_oracle_cases}")
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/oracle_cases.txt "${_oracle_cases}")
 add_test(NAME oracle.summary
-  COMMAND bash ${_oracle_dir}/summary.sh ${_oracle_out}/results ${_oracle_out}/cases.txt oracle)
+  COMMAND bash ${_oracle_dir}/summary.sh ${_oracle_out}/results ${CMAKE_CURRENT_BINARY_DIR}/oracle_cases.txt oracle)
 set_tests_properties(oracle.summary PROPERTIES LABELS oracle FIXTURES_CLEANUP "oracle_results;oracle_gotraces")

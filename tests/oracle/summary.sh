@@ -8,6 +8,10 @@
 # FIXTURES_CLEANUP test, i.e. after all its comparisons. Exits 1 if any comparison failed.
 set -uo pipefail
 results=$1 cases=$2 suite=$3
+if [[ ! -s $cases ]]; then
+  echo "$suite summary: FAIL: the list of registered cases $cases is missing (re-run cmake)" >&2
+  exit 1
+fi
 total=0 pass=0 tie=0 fail=0 notrun=0
 failed=()
 while IFS= read -r c; do
