@@ -24,6 +24,9 @@
 
 namespace {
 
+// Set when any run fails, so that the smoke test (CTest parse_bench_smoke) fails too.
+bool g_failed = false;
+
 void BM_Parse(benchmark::State& state, const std::string& path) {
   using tracetool::parser::Event;
   using tracetool::parser::Input;
@@ -36,6 +39,7 @@ void BM_Parse(benchmark::State& state, const std::string& path) {
     std::unique_ptr<Reader> reader;
     if (st.ok()) st = Reader::Open(std::move(input), &reader);
     if (!st.ok()) {
+      g_failed = true;
       state.SkipWithError(st.ToString().c_str());
       return;
     }
@@ -49,6 +53,7 @@ void BM_Parse(benchmark::State& state, const std::string& path) {
       ++n;
     }
     if (!st.ok()) {
+      g_failed = true;
       state.SkipWithError(st.ToString().c_str());
       return;
     }
@@ -118,5 +123,9 @@ int main(int argc, char** argv) {
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  if (g_failed) {
+    std::fprintf(stderr, "parse_bench: some traces failed to parse (ERROR OCCURRED above)\n");
+    return 1;
+  }
   return 0;
 }
