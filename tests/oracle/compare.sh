@@ -4,7 +4,7 @@
 #
 #   compare.sh --goroot DIR --tool TRACETOOL --canon PPROF_CANON --out DIR --name NAME
 #              --trace FILE --mode d|net|sync|syscall|sched [--go-binary BIN] [--frames sym|addr]
-#              [--expect-fail REGEX] [--stdin]
+#              [--expect-fail REGEX] [--stdin | --gzip-stdin]
 #
 # -d:      stdout must be byte-identical. If not, the outputs are compared again after sorting the
 #          lines inside each run of equal timestamps, because Go 1.19 merges events with equal
@@ -16,6 +16,7 @@
 # --expect-fail: Go must fail with a message matching REGEX; tracetool must exit 1 with exactly
 #          one line on stderr and nothing on stdout.
 # --stdin: tracetool reads the trace from stdin (`-`) instead of the file (Go reads the file).
+# --gzip-stdin: the same, gzip-compressed on the way (`gzip -c FILE | tracetool -d -`).
 # --go-binary: Go 1.5 traces need a binary argument (any binary; -d prints no stacks). Their
 #          stacks are bare PCs that Go symbolizes with that binary ("?"), so their profiles are
 #          compared by location address (--frames addr) instead of by function/file/line.
@@ -39,12 +40,14 @@ while [[ $# -gt 0 ]]; do
     --frames) frames=$2; shift 2 ;;
     --expect-fail) expect_fail=$2; shift 2 ;;
     --stdin) stdin=1; shift ;;
+    --gzip-stdin) stdin=2; shift ;;
     *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
 id="$name.$mode"
 [[ $stdin -eq 1 ]] && id="$id-stdin"
+[[ $stdin -eq 2 ]] && id="$id-gzip-stdin"
 work=$out/work/$id
 result=$out/results/$id
 mkdir -p "$work" "$out/results"
@@ -77,7 +80,8 @@ fi
 [[ -n $gobin ]] && go_args+=("$gobin")
 go_args+=("$trace")
 tt_in=/dev/null
-if [[ $stdin -eq 1 ]]; then tt_args+=(-); tt_in=$trace; else tt_args+=("$trace"); fi
+if [[ $stdin -eq 0 ]]; then tt_args+=("$trace"); else tt_args+=(-); tt_in=$trace; fi
+if [[ $stdin -eq 2 ]]; then gzip -c "$trace" > "$work/trace.gz"; tt_in=$work/trace.gz; fi
 
 "$gotrace" "${go_args[@]}" > "$work/go.out" 2> "$work/go.err" < /dev/null
 go_rc=$?

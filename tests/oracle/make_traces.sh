@@ -68,4 +68,22 @@ for n in "${names[@]}"; do
     rc=1
   fi
 done
+
+# Coverage, for information (timing decides some kinds, e.g. whether sysmon retakes a P during
+# a short syscall): which event types the traces hold, according to Go's own -d.
+if [[ $rc -eq 0 ]]; then
+  gotrace=$goroot/pkg/tool/linux_amd64/trace
+  for n in "${names[@]}"; do
+    "$gotrace" -d "$out/traces/$n.trace" 2> /dev/null | awk '{ print $2 }' | sort | uniq -c |
+      awk -v n="$n" '{ s = s " " $2 "=" $1 } END { print "make_traces: " n ":" s }'
+  done
+  all=$(for n in "${names[@]}"; do "$gotrace" -d "$out/traces/$n.trace" 2> /dev/null; done | awk '{ print $2 }' | sort -u)
+  missing=""
+  for kind in GoBlockSend GoBlockRecv GoBlockSelect GoBlockSync GoBlockCond GoBlockNet GoBlockGC \
+              GoSysCall GoSysBlock GoSysExit GoInSyscall GoWaiting GoSleep GoSched GoPreempt \
+              GCStart GCSTWStart GCMarkAssistStart Gomaxprocs CPUSample UserTaskCreate UserTaskEnd UserRegion UserLog; do
+    grep -qx "$kind" <<< "$all" || missing+=" $kind"
+  done
+  echo "make_traces: event kinds not seen in this run:${missing:- none}"
+fi
 exit $rc

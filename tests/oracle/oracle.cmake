@@ -5,7 +5,8 @@
 #           go     = traces written at test time by the programs in tests/go/<name>/
 #   mode    d (byte-identical, or identical up to Go's random order of equal timestamps),
 #           net | sync | syscall | sched (decoded profiles equal; go tool pprof reads ours),
-#           plus d-stdin / sched-stdin on two traces (tracetool reads `-`).
+#           plus d-stdin / sched-stdin / sync-gzip-stdin on three traces (tracetool reads `-`,
+#           plain or gzip-compressed).
 # stress_1_5_unordered is expected to fail in both tools (tracetool: exit 1, one stderr line).
 #
 #   ctest --test-dir build -L oracle --output-on-failure      # all (~1-2 min on 2 cores)
@@ -50,6 +51,9 @@ function(_oracle_add source name trace mode)
   if("--stdin" IN_LIST extra)
     set(test ${test}-stdin)
     set(case ${case}-stdin)
+  elseif("--gzip-stdin" IN_LIST extra)
+    set(test ${test}-gzip-stdin)
+    set(case ${case}-gzip-stdin)
   endif()
   add_test(NAME ${test}
     COMMAND bash ${_oracle_dir}/compare.sh
@@ -99,6 +103,7 @@ foreach(name IN LISTS _oracle_canned)
   endforeach()
 endforeach()
 _oracle_add(canned http_1_19_good ${_oracle_canned_dir}/http_1_19_good d --stdin)
+_oracle_add(canned stress_1_19_good ${_oracle_canned_dir}/stress_1_19_good sync --gzip-stdin)
 
 foreach(name IN LISTS _oracle_programs)
   foreach(mode IN LISTS _oracle_modes)

@@ -1,16 +1,19 @@
 // gcalloc writes an execution trace (runtime/trace) to os.Args[1] under allocation pressure:
 // several goroutines allocate and drop linked structures with a low GC percent, so the trace holds
 // many GC cycles (GCStart/GCDone, STW, sweep, mark assists, GoBlockGC, HeapAlloc/HeapGoal),
-// explicit runtime.GC() calls, runtime.Gosched and a GOMAXPROCS change in the middle.
+// explicit runtime.GC() calls, runtime.Gosched and a GOMAXPROCS change in the middle. A CPU
+// profile runs during the trace, so the trace also holds CPUSample events (Go 1.19+).
 //
 // Oracle input for tracetool (tests/oracle): runtime well under a second, trace well under 2 MB.
 package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"runtime/trace"
 	"sync"
 )
@@ -71,6 +74,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	if err := pprof.StartCPUProfile(io.Discard); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 
 	runtime.GC() // explicit GC with an almost empty heap
 	var wg sync.WaitGroup
@@ -98,6 +105,7 @@ func main() {
 	sink = nil
 	runtime.GC()
 
+	pprof.StopCPUProfile()
 	trace.Stop()
 	if err := f.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
