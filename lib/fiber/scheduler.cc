@@ -415,7 +415,7 @@ P* ReleaseP(M* m) {
   P* pp = m->p;
   TT_FIBER_CHECK(pp != nullptr);
   pp->m = nullptr;
-  pp->curg.store(nullptr, std::memory_order_relaxed);
+  pp->curg.store(nullptr, std::memory_order_release);
   m->p = nullptr;
   pp->status.store(static_cast<uint32_t>(PStatus::kIdle), std::memory_order_release);
   return pp;
@@ -569,7 +569,7 @@ void PreemptAll() {
   const int32_t procs = sched.gomaxprocs.load();
   for (int32_t i = 0; i < procs; i++) {
     P* pp = sched.allp[i].load();
-    G* gp = pp->curg.load(std::memory_order_relaxed);
+    G* gp = pp->curg.load(std::memory_order_acquire);
     if (gp) gp->preempt.store(true, std::memory_order_relaxed);
   }
 }
@@ -655,7 +655,7 @@ void Execute(M* m, G* gp, bool inherit) {
   gp->m = m;
   gp->preempt.store(false, std::memory_order_relaxed);
   m->curg = gp;
-  pp->curg.store(gp, std::memory_order_relaxed);
+  pp->curg.store(gp, std::memory_order_release);
   SwitchToG(m, gp);
 }
 
@@ -817,7 +817,7 @@ G* HandleAction(M* m, G* gp) {
   const MAction action = m->action;
   m->action = MAction::kNone;
   m->curg = nullptr;
-  if (m->p) m->p->curg.store(nullptr, std::memory_order_relaxed);
+  if (m->p) m->p->curg.store(nullptr, std::memory_order_release);
   switch (action) {
     case MAction::kPark: {
       CasGStatus(gp, GStatus::kRunning, GStatus::kWaiting);
@@ -1133,7 +1133,7 @@ void StartTheWorldWithSema(M* m, int32_t nprocs) {
       to_start.push_back(pp);
     }
   }
-  m->p->curg.store(m->curg, std::memory_order_relaxed);
+  m->p->curg.store(m->curg, std::memory_order_release);
   sched.lock.Release();
   for (P* pp : to_start) StartM(pp, false);
   WakeP();
@@ -1171,7 +1171,7 @@ int Retake(int64_t now) {
         pp->sysmon_schedtick = t;
         pp->sysmon_schedwhen = now;
       } else if (pp->sysmon_schedwhen + kForcePreemptNs <= now) {
-        if (G* gp = pp->curg.load(std::memory_order_relaxed)) {
+        if (G* gp = pp->curg.load(std::memory_order_acquire)) {
           if (!gp->preempt.exchange(true, std::memory_order_relaxed)) {
             stat_preempts.fetch_add(1, std::memory_order_relaxed);
           }
@@ -1655,7 +1655,7 @@ void EnterSyscall() {
   m->oldp = pp;
   m->p = nullptr;
   pp->m = nullptr;
-  pp->curg.store(nullptr, std::memory_order_relaxed);
+  pp->curg.store(nullptr, std::memory_order_release);
   pp->status.store(static_cast<uint32_t>(PStatus::kSyscall), std::memory_order_seq_cst);
   if (sched.gcwaiting.load()) {
     // Go's entersyscall_gcwait: let a pending stop-the-world count this P as stopped.
@@ -1678,7 +1678,7 @@ void ExitSyscall() {
                                                    static_cast<uint32_t>(PStatus::kIdle))) {
     internal::AcquireP(m, oldp);
     oldp->syscalltick.fetch_add(1, std::memory_order_relaxed);
-    oldp->curg.store(gp, std::memory_order_relaxed);
+    oldp->curg.store(gp, std::memory_order_release);
     CasGStatus(gp, GStatus::kSyscall, GStatus::kRunning);
     return;
   }
@@ -1688,7 +1688,7 @@ void ExitSyscall() {
     sched.lock.Release();
     if (pp) {
       internal::AcquireP(m, pp);
-      pp->curg.store(gp, std::memory_order_relaxed);
+      pp->curg.store(gp, std::memory_order_release);
       CasGStatus(gp, GStatus::kSyscall, GStatus::kRunning);
       return;
     }

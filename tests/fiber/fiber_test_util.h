@@ -67,6 +67,14 @@ inline void RunFibers(int procs, const std::function<void()>& body, bool expect_
   RunFibersWith(opts, body, expect_no_leaks);
 }
 
+// Sanitizers make fiber creation and switches 10-100x slower; stress sizes divide by this so
+// the suites stay within their CI budgets while still exercising every path.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+inline constexpr int kSanitizerSlowdown = 8;
+#else
+inline constexpr int kSanitizerSlowdown = 1;
+#endif
+
 class ProcsTest : public ::testing::TestWithParam<int> {
  protected:
   int procs() const { return GetParam(); }
