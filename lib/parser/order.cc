@@ -115,7 +115,11 @@ struct Merger::Cursor {
   int64_t last_seq = 0;
   uint64_t cur_g = 0;  // the goroutine running on this P (spec §1.7 "G context")
   bool has_head = false;
-  MEvent head;
+  // Two slots: the event just merged stays valid in one while the next head is decoded into the
+  // other, so merged events are handed out by pointer instead of being copied.
+  MEvent slots[2];
+  int cur = 0;
+  MEvent& head() { return slots[cur]; }
   Transition trans;  // computed when the head entered the frontier
   // CPU samples, sorted by real time (spec §3.1).
   std::vector<MEvent> samples;
@@ -145,7 +149,7 @@ Status Merger::Init() {
     for (uint32_t i = 0; i < cursors_.size(); ++i) {
       Cursor& c = *cursors_[i];
       while (c.has_head) {
-        MEvent e = std::move(c.head);
+        MEvent e = c.head();
         if (e.type == EventType::kGoSysExit) {
           e.seq = static_cast<int64_t>(e.args[1]);
           if (e.args[2] != 0) e.ticks = static_cast<int64_t>(e.args[2]);
@@ -182,7 +186,8 @@ Status Merger::Advance(uint32_t ci) {
   c.has_head = false;
   if (c.batches == nullptr) {  // CPU samples
     if (c.next_sample < c.samples.size()) {
-      c.head = std::move(c.samples[c.next_sample++]);
+      c.cur ^= 1;
+      c.head() = std::move(c.samples[c.next_sample++]);
       c.has_head = true;
     }
     return OkStatus();
@@ -206,7 +211,7 @@ Status Merger::Advance(uint32_t ci) {
       continue;
     }
     if (spec.meta) continue;
-    MEvent& e = c.head;
+    MEvent& e = c.slots[c.cur ^ 1];
     e.type = r.type;
     e.offset = r.offset;
     e.p = c.p;
@@ -272,9 +277,10 @@ Status Merger::Advance(uint32_t ci) {
     }
     if (r.type == EventType::kUserLog) {
       e.message = r.str;
-    } else {
+    } else if (!e.message.empty()) {
       e.message.clear();
     }
+    c.cur ^= 1;
     c.has_head = true;
     return OkStatus();
   }
@@ -282,7 +288,7 @@ Status Merger::Advance(uint32_t ci) {
 
 void Merger::Classify(uint32_t ci) {
   Cursor& c = *cursors_[ci];
-  c.trans = StateTransition(c.head);
+  c.trans = StateTransition(c.head());
   const Transition& t = c.trans;
   if (t.key != kUnordered) {
     OrderState cur;
@@ -293,19 +299,19 @@ void Merger::Classify(uint32_t ci) {
     }
   }
   // Local variants are only for ordering (spec §3.4).
-  switch (c.head.type) {
-    case EventType::kGoStartLocal: c.head.type = EventType::kGoStart; break;
-    case EventType::kGoUnblockLocal: c.head.type = EventType::kGoUnblock; break;
-    case EventType::kGoSysExitLocal: c.head.type = EventType::kGoSysExit; break;
+  switch (c.head().type) {
+    case EventType::kGoStartLocal: c.head().type = EventType::kGoStart; break;
+    case EventType::kGoUnblockLocal: c.head().type = EventType::kGoUnblock; break;
+    case EventType::kGoSysExitLocal: c.head().type = EventType::kGoSysExit; break;
     default: break;
   }
   const uint64_t order = arrivals_++;
-  if (direct_ < 0 && (frontier_.empty() || c.head.ticks < frontier_.top().ticks)) {
+  if (direct_ < 0 && (frontier_.empty() || c.head().ticks < frontier_.top().ticks)) {
     direct_ = ci;
     direct_order_ = order;
     return;
   }
-  frontier_.push(HeapItem{c.head.ticks, order, ci});
+  frontier_.push(HeapItem{c.head().ticks, order, ci});
 }
 
 void Merger::Wake(uint64_t key) {
@@ -316,10 +322,10 @@ void Merger::Wake(uint64_t key) {
   for (uint32_t ci : list) Classify(ci);  // may re-park some of them
 }
 
-Status Merger::MergeOne(MEvent* out, bool* done) {
+Status Merger::MergeOne(MEvent** outp, bool* done) {
   if (direct_ >= 0) {
     // Heads woken since direct_ was chosen may be earlier; ties go to direct_ (it arrived first).
-    const int64_t ticks = cursors_[static_cast<size_t>(direct_)]->head.ticks;
+    const int64_t ticks = cursors_[static_cast<size_t>(direct_)]->head().ticks;
     if (!frontier_.empty() && frontier_.top().ticks < ticks) {
       frontier_.push(HeapItem{ticks, direct_order_, static_cast<uint32_t>(direct_)});
       direct_ = -1;
@@ -337,8 +343,8 @@ Status Merger::MergeOne(MEvent* out, bool* done) {
                          "offset 0x%" PRIx64 ": no consistent ordering of events possible: %s "
                          "on p %" PRId64 " (g %" PRIu64 ") can never become ready; the goroutine "
                          "sequence numbers of the batches contradict each other",
-                         c->head.offset, std::string(format::Spec(c->head.type).name).c_str(), c->p,
-                         c->head.g);
+                         c->head().offset, std::string(format::Spec(c->head().type).name).c_str(), c->p,
+                         c->head().g);
       }
     }
     TT_CHECK(false);
@@ -352,7 +358,8 @@ Status Merger::MergeOne(MEvent* out, bool* done) {
     frontier_.pop();
   }
   Cursor& c = *cursors_[top.cursor];
-  *out = std::move(c.head);
+  MEvent* out = &c.head();  // stays valid: Advance() decodes into the other slot
+  *outp = out;
   // Apply the transition computed when the head entered the frontier.
   const Transition t = c.trans;  // a copy: Classify() below replaces c.trans
   if (t.key != kUnordered) {
@@ -388,16 +395,16 @@ Status Merger::MergeOne(MEvent* out, bool* done) {
   return OkStatus();
 }
 
-Status Merger::Next1005(MEvent* ev, bool* done) {
+Status Merger::Next1005(const MEvent** ev, bool* done) {
   if (next1005_ >= events1005_.size()) {
     *done = true;
     return OkStatus();
   }
-  *ev = std::move(events1005_[next1005_++]);
+  *ev = &events1005_[next1005_++];
   return OkStatus();
 }
 
-Status Merger::Next(MEvent* ev, bool* done) {
+Status Merger::Next(const MEvent** ev, bool* done) {
   *done = false;
   if (!initialized_) TT_RETURN_IF_ERROR(Init());
   if (idx_->version < 1007) return Next1005(ev, done);
@@ -421,21 +428,23 @@ Status Merger::Next(MEvent* ev, bool* done) {
                            top.ev.offset);
         }
         last_released_ticks_ = top.ticks;
-        *ev = std::move(const_cast<Pending&>(top).ev);
+        released_ = std::move(const_cast<Pending&>(top).ev);
         pending_.pop();
+        *ev = &released_;
         return OkStatus();
       }
     } else if (merge_done_) {
       *done = true;
       return OkStatus();
     }
-    MEvent m;
+    MEvent* mp = nullptr;
     bool mdone = false;
-    TT_RETURN_IF_ERROR(MergeOne(&m, &mdone));
+    TT_RETURN_IF_ERROR(MergeOne(&mp, &mdone));
     if (mdone) {
       merge_done_ = true;
       continue;
     }
+    MEvent& m = *mp;
     // Spec §3.3 step 5.
     switch (m.type) {
       case EventType::kGoSysBlock:
@@ -479,14 +488,14 @@ Status Merger::Next(MEvent* ev, bool* done) {
     if (pending_.empty() && m.ticks >= last_released_ticks_ &&
         (open_block_times_.empty() || idx_->max_sysexit_lag == 0) && m.ticks <= last_merged_ticks_) {
       last_released_ticks_ = m.ticks;
-      *ev = std::move(m);
+      *ev = mp;
       ++merge_index_;
       return OkStatus();
     }
     auto p = std::make_unique<Pending>();
     p->ticks = m.ticks;
     p->order = merge_index_++;
-    p->ev = std::move(m);
+    p->ev = m;
     pending_.push(std::move(p));
   }
 }

@@ -27,7 +27,8 @@ class Merger {
 
   // Next() yields events in Go's final order (after the syscall-exit time adjustment and the
   // stable sort by time), with raw tick times. Local variants are renamed.
-  Status Next(MEvent* ev, bool* done);
+  // *ev points into the Merger and stays valid until the next call.
+  Status Next(const MEvent** ev, bool* done);
 
  private:
   struct Cursor;
@@ -59,8 +60,8 @@ class Merger {
   void Classify(uint32_t ci);               // frontier if ready, else wait on its goroutine
   Status Apply(const MEvent& e);            // the state transition of a merged event
   void Wake(uint64_t key);                  // re-classify heads waiting on key
-  Status MergeOne(MEvent* ev, bool* done);  // order1007 steps 1–4
-  Status Next1005(MEvent* ev, bool* done);
+  Status MergeOne(MEvent** ev, bool* done);  // order1007 steps 1–4
+  Status Next1005(const MEvent** ev, bool* done);
 
   const Input* const in_;
   const TraceIndex* const idx_;
@@ -86,6 +87,7 @@ class Merger {
   uint64_t merge_index_ = 0;
   bool merge_done_ = false;
   int64_t last_released_ticks_ = INT64_MIN;
+  MEvent released_;  // the event last handed out of the reorder buffer
 
   // Version 1005: the whole trace, sorted by global sequence number (spec §3.5).
   std::vector<MEvent> events1005_;

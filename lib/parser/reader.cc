@@ -36,15 +36,16 @@ class V1Reader final : public Reader {
       return OkStatus();
     }
     while (true) {
-      MEvent m;
+      const MEvent* mp = nullptr;
       bool mdone = false;
-      Status st = merger_->Next(&m, &mdone);
+      Status st = merger_->Next(&mp, &mdone);
       if (!st.ok()) return error_ = st;
       if (mdone) {
         finished_ = true;
         *done = true;
         return OkStatus();
       }
+      const MEvent& m = *mp;
       if (!have_min_) {
         min_ticks_ = m.ticks;
         have_min_ = true;
@@ -66,7 +67,7 @@ class V1Reader final : public Reader {
   const ParseStats& stats() const override { return idx_.stats; }
 
  private:
-  void Convert(MEvent& m, Event* ev) {
+  void Convert(const MEvent& m, Event* ev) {
     // IEEE double arithmetic, truncation toward zero, exactly as Go (spec §1.8).
     ev->ts = static_cast<int64_t>(static_cast<double>(m.ticks - min_ticks_) * factor_);
     ev->offset = m.offset;
@@ -80,8 +81,7 @@ class V1Reader final : public Reader {
       ev->p = format::kTimerP;
     }
     if (m.type == EventType::kGoSysExit) ev->p = format::kSyscallP;
-    message_ = std::move(m.message);
-    ev->message = message_;
+    ev->message = m.message;  // valid until the next call, as documented
   }
 
   // Futile wake-ups (spec §3.6) are known only when the goroutine blocks again, after the
@@ -96,10 +96,11 @@ class V1Reader final : public Reader {
     };
     FlatMap<G> gs;
     while (true) {
-      MEvent e;
+      const MEvent* ep = nullptr;
       bool done = false;
-      TT_RETURN_IF_ERROR(m.Next(&e, &done));
+      TT_RETURN_IF_ERROR(m.Next(&ep, &done));
       if (done) break;
+      const MEvent& e = *ep;
       switch (e.type) {
         case EventType::kGoUnblock: {
           G& g = gs.Get(e.args[0]);
@@ -144,7 +145,6 @@ class V1Reader final : public Reader {
   bool have_min_ = false;
   bool finished_ = false;
   Status error_;
-  std::string message_;
   std::unordered_set<uint64_t> futile_;  // offsets of events removed as futile wake-ups
 };
 

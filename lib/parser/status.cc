@@ -18,9 +18,14 @@ std::string_view TagName(ErrorTag tag) {
   return "unknown";
 }
 
+const std::string& Status::message() const {
+  static const std::string kEmpty;
+  return rep_ ? rep_->message : kEmpty;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "ok";
-  return "[" + std::string(TagName(tag_)) + "] " + message_;
+  return "[" + std::string(TagName(rep_->tag)) + "] " + rep_->message;
 }
 
 Status ErrStatus(ErrorTag tag, const char* fmt, ...) {

@@ -30,17 +30,36 @@ std::string_view TagName(ErrorTag tag);
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(ErrorTag tag, std::string message) : tag_(tag), message_(std::move(message)) {}
+  Status(ErrorTag tag, std::string message)
+      : rep_(tag == ErrorTag::kOk ? nullptr : new Rep{tag, std::move(message)}) {}
+  Status(const Status& o) : rep_(o.rep_ ? new Rep(*o.rep_) : nullptr) {}
+  Status(Status&& o) noexcept : rep_(o.rep_) { o.rep_ = nullptr; }
+  Status& operator=(const Status& o) {
+    if (this != &o) {
+      delete rep_;
+      rep_ = o.rep_ ? new Rep(*o.rep_) : nullptr;
+    }
+    return *this;
+  }
+  Status& operator=(Status&& o) noexcept {
+    std::swap(rep_, o.rep_);
+    return *this;
+  }
+  ~Status() { delete rep_; }
 
-  bool ok() const { return tag_ == ErrorTag::kOk; }
-  ErrorTag tag() const { return tag_; }
-  const std::string& message() const { return message_; }
+  // The OK status is one null pointer: it is returned once per event on the hot path.
+  bool ok() const { return rep_ == nullptr; }
+  ErrorTag tag() const { return rep_ ? rep_->tag : ErrorTag::kOk; }
+  const std::string& message() const;
   // "[corrupt] offset 0x10: ..." for logs and tests.
   std::string ToString() const;
 
  private:
-  ErrorTag tag_ = ErrorTag::kOk;
-  std::string message_;
+  struct Rep {
+    ErrorTag tag;
+    std::string message;
+  };
+  Rep* rep_ = nullptr;
 };
 
 inline Status OkStatus() { return Status(); }

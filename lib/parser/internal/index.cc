@@ -87,7 +87,7 @@ Status BuildIndex(const Input* in, TraceIndex* idx) {
     idx->batches[cur_p].push_back(BatchRef{cur_start, end, cur_ticks, cur_seq});
   };
   while (!r.AtEnd()) {
-    TT_RETURN_IF_ERROR(r.Next(&rec, /*want_strings=*/true));
+    TT_RETURN_IF_ERROR(r.Skim(&rec));
     const auto v = rec.values();
     switch (rec.type) {
       case EventType::kBatch:

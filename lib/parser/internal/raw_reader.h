@@ -58,8 +58,14 @@ class RawReader {
   // when false they are skipped. Errors: kTruncated, kCorrupt.
   Status Next(RawRecord* rec, bool want_strings);
 
+  // Skim() is Next() for the index pass: for ordinary events it checks the value count but decodes
+  // only the first value (the time delta): only values()[0] is meaningful then, while
+  // values().size() is the full count. GoSysExit, GCSTWStart, CPUSample and all meta records are decoded fully.
+  Status Skim(RawRecord* rec);
+
  private:
   bool NextFast(RawRecord* rec);  // the common case, from the buffer; false: use the slow path
+  bool SkimFast(RawRecord* rec);
   Status NextSlow(RawRecord* rec, bool want_strings);
   Status Fill(size_t need);  // make at least `need` bytes available at pos_, if the range has them
   Status ReadVarint(uint64_t* v, format::EventType type, uint64_t record_offset);
