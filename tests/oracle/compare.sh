@@ -59,6 +59,10 @@ gotrace=$goroot/pkg/tool/linux_amd64/trace
 
 finish() {  # finish STATUS MESSAGE...
   local status=$1; shift
+  # Traces written at test time are rewritten by the next run: keep the one that failed.
+  if [[ $status == FAIL* && $trace == "$out/traces/"* && -f $trace ]]; then
+    cp "$trace" "$work/" && echo "(trace kept as $work/$(basename "$trace"))"
+  fi
   echo "$status $*" > "$result"
   echo "oracle $id: $status $*"
   [[ $status == FAIL* ]] && exit 1
@@ -106,7 +110,7 @@ if [[ -n $expect_fail ]]; then
   [[ $nl -eq 1 && -s $work/tt.err ]] || problems+=("$nl lines on stderr, want exactly one")
   [[ -s $work/tt.out ]] && problems+=("$(wc -c < "$work/tt.out") bytes on stdout, want none (Go prints nothing)")
   if [[ ${#problems[@]} -gt 0 ]]; then
-    finish FAIL "bad-trace handling: $(IFS=';'; echo "${problems[*]}")"
+    finish FAIL "bad-trace handling: $(printf '%s; ' "${problems[@]}")"
   fi
   finish PASS "both tools reject the trace"
 fi
