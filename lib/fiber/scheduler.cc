@@ -1210,7 +1210,15 @@ int Retake(int64_t now) {
 void Sysmon() {
   int64_t delay_us = 20;
   int idle = 0;
+  // $TT_FIBER_SCHEDTRACE=ms prints Schedtrace() every ms milliseconds (GODEBUG=schedtrace).
+  const char* st_env = getenv("TT_FIBER_SCHEDTRACE");
+  const int64_t schedtrace_ns = st_env ? atoll(st_env) * 1000 * 1000 : 0;
+  int64_t next_schedtrace = Nanotime() + schedtrace_ns;
   while (!sched.shutdown.load()) {
+    if (schedtrace_ns > 0 && Nanotime() >= next_schedtrace) {
+      next_schedtrace += schedtrace_ns;
+      WriteStr(::tracetool::fiber::Schedtrace().c_str());
+    }
     if (idle == 0) {
       delay_us = 20;
     } else if (idle > 50) {

@@ -205,39 +205,36 @@ Status Merger::Advance(uint32_t ci) {
     }
     TT_RETURN_IF_ERROR(c.reader.Next(&c.rec, /*want_strings=*/false));
     const RawRecord& r = c.rec;
-    const format::EventSpec& spec = format::Spec(r.type);
+    const std::span<const uint64_t> v = r.values();
     if (r.type == EventType::kCPUSample) {
-      c.last_ticks += static_cast<int64_t>(r.values()[0]);  // its delta still counts (spec §1.7)
+      c.last_ticks += static_cast<int64_t>(v[0]);  // its delta still counts (spec §1.7)
       continue;
     }
+    const format::EventSpec& spec = format::Spec(r.type);
     if (spec.meta) continue;
     MEvent& e = c.slots[c.cur ^ 1];
     e.type = r.type;
     e.offset = r.offset;
     e.p = c.p;
     e.g = c.cur_g;
-    e.stack_id = 0;
-    e.seq = 0;
-    std::fill(std::begin(e.args), std::end(e.args), 0);
     size_t arg0;
     if (ver < 1007) {
-      e.seq = c.last_seq + static_cast<int64_t>(r.values()[0]);
-      e.ticks = c.last_ticks + static_cast<int64_t>(r.values()[1]);
+      e.seq = c.last_seq + static_cast<int64_t>(v[0]);
+      e.ticks = c.last_ticks + static_cast<int64_t>(v[1]);
       c.last_seq = e.seq;
       arg0 = 2;
     } else {
-      e.ticks = c.last_ticks + static_cast<int64_t>(r.values()[0]);
+      e.seq = 0;
+      e.ticks = c.last_ticks + static_cast<int64_t>(v[0]);
       arg0 = 1;
     }
     c.last_ticks = e.ticks;
-    const size_t n = r.values().size();
-    for (size_t i = arg0; i < n; ++i) {
-      if (i == n - 1 && spec.has_stack) {
-        e.stack_id = static_cast<uint32_t>(std::min<uint64_t>(r.values()[i], UINT32_MAX));
-      } else if (i - arg0 < format::kMaxArgs) {
-        e.args[i - arg0] = r.values()[i];
-      }
-    }
+    // Value counts were checked by the reader: arg0 + slots (+ stack id).
+    const size_t nargs = v.size() - arg0 - (spec.has_stack ? 1 : 0);
+    size_t i = 0;
+    for (; i < nargs && i < format::kMaxArgs; ++i) e.args[i] = v[arg0 + i];
+    for (; i < format::kMaxArgs; ++i) e.args[i] = 0;
+    e.stack_id = spec.has_stack ? static_cast<uint32_t>(std::min<uint64_t>(v.back(), UINT32_MAX)) : 0;
     switch (r.type) {
       case EventType::kGoStart:
       case EventType::kGoStartLocal:
@@ -295,6 +292,7 @@ void Merger::Classify(uint32_t ci) {
     if (const OrderState* s = gstate_.Find(t.key)) cur = *s;
     if (!((t.init_seq == kNoSeq || t.init_seq == cur.seq) && t.init_status == cur.status)) {
       waiters_.Get(t.key).push_back(ci);
+      ++parked_;
       return;
     }
   }
@@ -315,10 +313,12 @@ void Merger::Classify(uint32_t ci) {
 }
 
 void Merger::Wake(uint64_t key) {
+  if (parked_ == 0) return;  // the common case: every P's head is ready
   std::vector<uint32_t>* w = waiters_.Find(key);
   if (w == nullptr || w->empty()) return;
   std::vector<uint32_t> list;
   list.swap(*w);
+  parked_ -= list.size();
   for (uint32_t ci : list) Classify(ci);  // may re-park some of them
 }
 

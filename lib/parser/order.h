@@ -69,6 +69,7 @@ class Merger {
   std::vector<std::unique_ptr<Cursor>> cursors_;
   std::priority_queue<HeapItem, std::vector<HeapItem>, std::greater<HeapItem>> frontier_;
   FlatMap<std::vector<uint32_t>> waiters_;  // goroutine key → cursors whose head waits on it
+  size_t parked_ = 0;                       // heads in waiters_
   FlatMap<OrderState> gstate_;
   uint64_t arrivals_ = 0;
   // A ready head kept out of the heap: the common case is that the P just merged has the next
