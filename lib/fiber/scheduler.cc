@@ -692,6 +692,23 @@ top:
     sched.lock.Release();
     if (gp) return gp;
   }
+  // Busy Ps poll the network at most every 1 ms (Go leaves this to sysmon's 10 ms, which
+  // starves I/O-bound fibers when every P is busy).
+  if (netpoll_waiters.load() > 0) {
+    int64_t last = sched.lastpoll.load();
+    if (now == 0) now = Nanotime();
+    if (last != 0 && last + 1000 * 1000 < now &&
+        sched.lastpoll.compare_exchange_strong(last, now)) {
+      G* list = Netpoll(0);
+      while (list) {
+        G* gp = list;
+        list = list->schedlink;
+        gp->schedlink = nullptr;
+        CasGStatus(gp, GStatus::kWaiting, GStatus::kRunnable);
+        RunqPut(pp, gp, false);
+      }
+    }
+  }
   if (G* gp = RunqGet(pp, inherit)) return gp;
   if (sched.runqsize.load() > 0) {
     sched.lock.Acquire();
@@ -1663,7 +1680,9 @@ void EnterSyscall() {
   m->oldp = pp;
   m->p = nullptr;
   pp->m = nullptr;
-  pp->curg.store(nullptr, std::memory_order_release);
+  // pp->curg keeps pointing at gp: a fiber that makes back-to-back short syscalls never lets
+  // its P's schedtick move, so sysmon must be able to flag it for preemption (checked in
+  // ExitSyscall), or the P's local runq would starve.
   pp->status.store(static_cast<uint32_t>(PStatus::kSyscall), std::memory_order_seq_cst);
   if (sched.gcwaiting.load()) {
     // Go's entersyscall_gcwait: let a pending stop-the-world count this P as stopped.
@@ -1688,6 +1707,7 @@ void ExitSyscall() {
     oldp->syscalltick.fetch_add(1, std::memory_order_relaxed);
     oldp->curg.store(gp, std::memory_order_release);
     CasGStatus(gp, GStatus::kSyscall, GStatus::kRunning);
+    PreemptionPoint();
     return;
   }
   if (!sched.gcwaiting.load() && sched.npidle.load() > 0) {
@@ -1698,6 +1718,7 @@ void ExitSyscall() {
       internal::AcquireP(m, pp);
       pp->curg.store(gp, std::memory_order_release);
       CasGStatus(gp, GStatus::kSyscall, GStatus::kRunning);
+      PreemptionPoint();
       return;
     }
   }

@@ -1,0 +1,428 @@
+// fiberload: a mixed workload for lib/fiber that exercises every kind of blocking the runtime
+// knows (channels, select with timers, Mutex/RWMutex/Cond, WaitGroup, TCP on loopback,
+// Syscall() hand-off, sleeps, preemption of a CPU-bound fiber, stop-the-world pauses).
+// It is the program the tracer issue will use to write the demo trace.
+//
+//   fiberload --duration=2s --procs=2
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "lib/fiber/chan.h"
+#include "lib/fiber/fiber.h"
+#include "lib/fiber/net.h"
+#include "lib/fiber/sync.h"
+
+namespace {
+
+namespace fiber = tracetool::fiber;
+using namespace std::chrono_literals;
+
+constexpr const char* kUsage =
+    "usage: fiberload [--duration=D] [--procs=N] [--loads=LIST] [--stack=BYTES] [--quiet]\n"
+    "\n"
+    "Runs a mixed lib/fiber workload for D (default 2s; units ms, s, m) on N Ps\n"
+    "(default: $TT_FIBER_PROCS, $GOMAXPROCS, or the CPU count) and prints what ran.\n"
+    "LIST is a comma-separated subset of pipeline,select,sync,net,syscall,stw (default: all).\n"
+    "\n"
+    "examples:\n"
+    "  fiberload --duration=2s --procs=2\n"
+    "  fiberload --duration=500ms --procs=1 --quiet\n";
+
+struct Flags {
+  std::chrono::nanoseconds duration = 2s;
+  int procs = 0;
+  size_t stack = 64 * 1024;
+  bool quiet = false;
+  std::string loads = "pipeline,select,sync,net,syscall,stw";
+  bool Has(std::string_view load) const { return loads.find(load) != std::string::npos; }
+};
+
+bool ParseDuration(std::string_view s, std::chrono::nanoseconds* out) {
+  char* end = nullptr;
+  std::string str(s);
+  const double v = strtod(str.c_str(), &end);
+  if (end == str.c_str() || v < 0) return false;
+  const std::string_view unit(end);
+  double ns;
+  if (unit == "ms") {
+    ns = v * 1e6;
+  } else if (unit == "s" || unit.empty()) {
+    ns = v * 1e9;
+  } else if (unit == "m") {
+    ns = v * 60e9;
+  } else if (unit == "us") {
+    ns = v * 1e3;
+  } else {
+    return false;
+  }
+  *out = std::chrono::nanoseconds(static_cast<int64_t>(ns));
+  return true;
+}
+
+// Returns 0 to proceed, otherwise the exit code (after printing help or an error).
+int ParseFlags(int argc, char** argv, Flags* f) {
+  for (int i = 1; i < argc; i++) {
+    std::string_view a(argv[i]);
+    auto value = [&](std::string_view name) -> std::optional<std::string_view> {
+      if (a.substr(0, name.size()) == name && a.size() > name.size() && a[name.size()] == '=') {
+        return a.substr(name.size() + 1);
+      }
+      return std::nullopt;
+    };
+    if (a == "-h" || a == "--help") {
+      fputs(kUsage, stdout);
+      return -1;
+    } else if (a == "--quiet") {
+      f->quiet = true;
+    } else if (auto v = value("--duration")) {
+      if (!ParseDuration(*v, &f->duration)) {
+        fprintf(stderr, "fiberload: bad --duration %.*s (want e.g. 2s, 500ms)\n",
+                static_cast<int>(v->size()), v->data());
+        return 2;
+      }
+    } else if (auto p = value("--procs")) {
+      f->procs = atoi(std::string(*p).c_str());
+      if (f->procs < 1) {
+        fprintf(stderr, "fiberload: bad --procs %.*s (want an integer >= 1)\n",
+                static_cast<int>(p->size()), p->data());
+        return 2;
+      }
+    } else if (auto l = value("--loads")) {
+      f->loads = std::string(*l);
+    } else if (auto st = value("--stack")) {
+      f->stack = static_cast<size_t>(atoll(std::string(*st).c_str()));
+    } else {
+      fprintf(stderr, "fiberload: unknown flag %s\n\n%s", argv[i], kUsage);
+      return 2;
+    }
+  }
+  return 0;
+}
+
+struct Counters {
+  std::atomic<uint64_t> pipeline_items{0};
+  std::atomic<uint64_t> select_ticks{0};
+  std::atomic<uint64_t> mutex_ops{0};
+  std::atomic<uint64_t> rw_reads{0};
+  std::atomic<uint64_t> rw_writes{0};
+  std::atomic<uint64_t> cond_items{0};
+  std::atomic<uint64_t> net_round_trips{0};
+  std::atomic<uint64_t> syscalls{0};
+  std::atomic<uint64_t> sleeps{0};
+  std::atomic<uint64_t> spin_iterations{0};
+  std::atomic<uint64_t> stw_pauses{0};
+};
+
+// Channels: producer -> 4 workers -> collector, closed in order at shutdown.
+void Pipeline(const std::atomic<bool>& stop, Counters* c, fiber::WaitGroup* wg) {
+  auto in = std::make_shared<fiber::Chan<int>>(16);
+  auto out = std::make_shared<fiber::Chan<int64_t>>();
+  auto workers = std::make_shared<fiber::WaitGroup>();
+  wg->Add(1);
+  fiber::Go([in, &stop, wg] {
+    for (int i = 0; !stop.load(); i++) in->Send(i);
+    in->Close();
+    wg->Done();
+  });
+  workers->Add(4);
+  for (int w = 0; w < 4; w++) {
+    fiber::Go([in, out, workers] {
+      while (auto v = in->Recv()) out->Send(int64_t{*v} * *v);
+      workers->Done();
+    });
+  }
+  wg->Add(1);
+  fiber::Go([out, workers, wg] {
+    workers->Wait();
+    out->Close();
+    wg->Done();
+  });
+  wg->Add(1);
+  fiber::Go([out, c, wg] {
+    while (out->Recv()) c->pipeline_items.fetch_add(1, std::memory_order_relaxed);
+    wg->Done();
+  });
+}
+
+// Select over a data channel, a timer and a quit channel.
+void SelectLoop(fiber::Chan<int>* quit, Counters* c, fiber::WaitGroup* wg) {
+  auto data = std::make_shared<fiber::Chan<int>>(1);
+  wg->Add(1);
+  fiber::Go([data, quit, c, wg] {
+    for (;;) {
+      fiber::Timer tick(2ms);
+      std::optional<int> d;
+      std::optional<int> q;
+      std::optional<fiber::Clock::time_point> t;
+      const int k =
+          fiber::Select({fiber::RecvCase(data.get(), &d), fiber::RecvCase(&tick.C(), &t),
+                         fiber::RecvCase(quit, &q)});
+      if (k == 2) break;
+      if (k == 1) {
+        c->select_ticks.fetch_add(1, std::memory_order_relaxed);
+        int v = 1;
+        data->TrySend(v);
+      }
+    }
+    wg->Done();
+  });
+}
+
+// Mutex-protected map, a Cond-based bounded queue, and an RWMutex read-mostly table.
+void SyncLoad(const std::atomic<bool>& stop, Counters* c, fiber::WaitGroup* wg) {
+  struct Shared {
+    fiber::Mutex mu;
+    std::map<int, int> m;  // Guarded by mu.
+    fiber::Mutex qmu;
+    fiber::Cond not_empty{&qmu};
+    fiber::Cond not_full{&qmu};
+    std::deque<int> q;     // Guarded by qmu.
+    bool closed = false;   // Guarded by qmu.
+    fiber::RWMutex rw;
+    int64_t table = 0;     // Guarded by rw.
+  };
+  auto s = std::make_shared<Shared>();
+  for (int i = 0; i < 4; i++) {
+    wg->Add(1);
+    fiber::Go([s, &stop, c, wg, i] {
+      for (int j = 0; !stop.load(); j++) {
+        s->mu.Lock();
+        s->m[(i * 7919 + j) % 512]++;
+        s->mu.Unlock();
+        c->mutex_ops.fetch_add(1, std::memory_order_relaxed);
+        if (j % 64 == 0) fiber::Yield();
+      }
+      wg->Done();
+    });
+  }
+  wg->Add(1);
+  fiber::Go([s, &stop, wg] {
+    for (int i = 0; !stop.load(); i++) {
+      s->qmu.Lock();
+      while (s->q.size() >= 8) s->not_full.Wait();
+      s->q.push_back(i);
+      s->not_empty.Signal();
+      s->qmu.Unlock();
+    }
+    s->qmu.Lock();
+    s->closed = true;
+    s->not_empty.Broadcast();
+    s->qmu.Unlock();
+    wg->Done();
+  });
+  wg->Add(1);
+  fiber::Go([s, c, wg] {
+    for (;;) {
+      s->qmu.Lock();
+      while (s->q.empty() && !s->closed) s->not_empty.Wait();
+      if (s->q.empty()) {
+        s->qmu.Unlock();
+        break;
+      }
+      s->q.pop_front();
+      s->not_full.Signal();
+      s->qmu.Unlock();
+      c->cond_items.fetch_add(1, std::memory_order_relaxed);
+    }
+    wg->Done();
+  });
+  for (int i = 0; i < 3; i++) {
+    wg->Add(1);
+    fiber::Go([s, &stop, c, wg, i] {
+      for (int j = 0; !stop.load(); j++) {
+        if (i == 0 && j % 8 == 0) {
+          s->rw.Lock();
+          s->table++;
+          s->rw.Unlock();
+          c->rw_writes.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          s->rw.RLock();
+          volatile int64_t v = s->table;
+          (void)v;
+          s->rw.RUnlock();
+          c->rw_reads.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (j % 32 == 0) fiber::Yield();
+      }
+      wg->Done();
+    });
+  }
+}
+
+// TCP echo on 127.0.0.1: one accept loop, a fiber per connection, 8 clients.
+void NetLoad(const std::atomic<bool>& stop, Counters* c, fiber::WaitGroup* wg) {
+  auto ln = std::make_shared<fiber::Listener>();
+  if (int err = fiber::Listener::Listen("127.0.0.1", 0, ln.get())) {
+    fprintf(stderr, "fiberload: listen on 127.0.0.1: %s (skipping net load)\n", strerror(err));
+    return;
+  }
+  constexpr int kClients = 8;
+  const uint16_t port = ln->port();
+  wg->Add(1);
+  fiber::Go([ln, wg] {
+    for (int i = 0; i < kClients; i++) {
+      auto conn = std::make_shared<fiber::Conn>();
+      if (ln->Accept(conn.get()) != 0) break;
+      wg->Add(1);
+      fiber::Go([conn, wg] {
+        char buf[512];
+        for (;;) {
+          const ssize_t n = conn->Read(buf, sizeof(buf));
+          if (n <= 0 || conn->Write(buf, static_cast<size_t>(n)) != n) break;
+        }
+        wg->Done();
+      });
+    }
+    wg->Done();
+  });
+  auto clients = std::make_shared<fiber::WaitGroup>();
+  clients->Add(kClients);
+  for (int i = 0; i < kClients; i++) {
+    fiber::Go([port, &stop, c, clients] {
+      fiber::Conn conn;
+      if (int err = fiber::Conn::Dial("127.0.0.1", port, &conn)) {
+        fprintf(stderr, "fiberload: dial 127.0.0.1:%u: %s\n", port, strerror(err));
+        clients->Done();
+        return;
+      }
+      char msg[64];
+      char back[64];
+      memset(msg, 'x', sizeof(msg));
+      while (!stop.load()) {
+        if (conn.Write(msg, sizeof(msg)) != sizeof(msg)) break;
+        if (conn.ReadFull(back, sizeof(back)) != sizeof(back)) break;
+        c->net_round_trips.fetch_add(1, std::memory_order_relaxed);
+      }
+      conn.Close();
+      clients->Done();
+    });
+  }
+  // Closing the listener wakes the accept loop if a client never arrived.
+  wg->Add(1);
+  fiber::Go([ln, clients, wg] {
+    clients->Wait();
+    ln->Close();
+    wg->Done();
+  });
+}
+
+// Blocking system calls (sysmon hands their P off), sleeps, and a CPU-bound fiber that only
+// yields at PreemptionPoint() when sysmon asks it to.
+void SyscallSleepSpin(const std::atomic<bool>& stop, Counters* c, fiber::WaitGroup* wg) {
+  for (int i = 0; i < 2; i++) {
+    wg->Add(1);
+    fiber::Go([&stop, c, wg] {
+      while (!stop.load()) {
+        fiber::Syscall([] {
+          struct timespec ts {0, 500 * 1000};
+          nanosleep(&ts, nullptr);
+        });
+        c->syscalls.fetch_add(1, std::memory_order_relaxed);
+      }
+      wg->Done();
+    });
+  }
+  for (int i = 0; i < 8; i++) {
+    wg->Add(1);
+    fiber::Go([&stop, c, wg, i] {
+      while (!stop.load()) {
+        fiber::SleepFor(std::chrono::microseconds(200 * (i + 1)));
+        c->sleeps.fetch_add(1, std::memory_order_relaxed);
+      }
+      wg->Done();
+    });
+  }
+  wg->Add(1);
+  fiber::Go([&stop, c, wg] {
+    uint64_t x = 1;
+    while (!stop.load(std::memory_order_relaxed)) {
+      for (int k = 0; k < 1000; k++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        asm volatile("" : "+r"(x));  // Keep the loop: it stands in for real CPU work.
+      }
+      c->spin_iterations.fetch_add(1, std::memory_order_relaxed);
+      fiber::PreemptionPoint();
+    }
+    if (x == 42) fputs("", stderr);  // Keep the loop from being optimised away.
+    wg->Done();
+  });
+}
+
+// Periodic stop-the-world pauses, standing in for a collector's STW phases.
+void StwLoad(const std::atomic<bool>& stop, Counters* c, fiber::WaitGroup* wg) {
+  wg->Add(1);
+  fiber::Go([&stop, c, wg] {
+    while (!stop.load()) {
+      fiber::SleepFor(50ms);
+      fiber::StopTheWorld("fiberload pause");
+      c->stw_pauses.fetch_add(1, std::memory_order_relaxed);
+      fiber::StartTheWorld();
+    }
+    wg->Done();
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  if (int rc = ParseFlags(argc, argv, &flags)) return rc < 0 ? 0 : rc;
+
+  Counters c;
+  fiber::Options opts;
+  opts.procs = flags.procs;
+  opts.stack_size = flags.stack;
+  const auto start = std::chrono::steady_clock::now();
+  int procs = 0;
+  fiber::Run(opts, [&] {
+    procs = fiber::Procs();
+    std::atomic<bool> stop{false};
+    fiber::Chan<int> quit;
+    fiber::WaitGroup wg;
+    if (flags.Has("pipeline")) Pipeline(stop, &c, &wg);
+    if (flags.Has("select")) SelectLoop(&quit, &c, &wg);
+    if (flags.Has("sync")) SyncLoad(stop, &c, &wg);
+    if (flags.Has("net")) NetLoad(stop, &c, &wg);
+    if (flags.Has("syscall")) SyscallSleepSpin(stop, &c, &wg);
+    if (flags.Has("stw")) StwLoad(stop, &c, &wg);
+    fiber::SleepFor(flags.duration);
+    stop.store(true);
+    quit.Close();
+    wg.Wait();
+  });
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!flags.quiet) {
+    const fiber::RuntimeStats st = fiber::Stats();
+    printf("fiberload: %.2fs on %d Ps\n", secs, procs);
+    printf("  pipeline items   %" PRIu64 "\n", c.pipeline_items.load());
+    printf("  select ticks     %" PRIu64 "\n", c.select_ticks.load());
+    printf("  mutex ops        %" PRIu64 "\n", c.mutex_ops.load());
+    printf("  rwmutex r/w      %" PRIu64 "/%" PRIu64 "\n", c.rw_reads.load(), c.rw_writes.load());
+    printf("  cond items       %" PRIu64 "\n", c.cond_items.load());
+    printf("  tcp round trips  %" PRIu64 "\n", c.net_round_trips.load());
+    printf("  syscalls         %" PRIu64 "\n", c.syscalls.load());
+    printf("  sleeps           %" PRIu64 "\n", c.sleeps.load());
+    printf("  spin iterations  %" PRIu64 "\n", c.spin_iterations.load());
+    printf("  stw pauses       %" PRIu64 "\n", c.stw_pauses.load());
+    printf("runtime: fibers=%" PRIu64 " threads=%" PRIu64 " steals=%" PRIu64
+           " syscall_retakes=%" PRIu64 " preempt_requests=%" PRIu64 " leaked=%" PRIu64 "\n",
+           st.fibers_created, st.ms, st.steals, st.syscall_retakes, st.preempt_requests,
+           st.leaked_last_run);
+  }
+  return 0;
+}
