@@ -28,6 +28,7 @@
 #include "lib/parser/order.h"
 
 #include <algorithm>
+#include <array>
 #include <cinttypes>
 
 namespace tracetool::parser::internal {
@@ -99,6 +100,33 @@ Transition StateTransition(const MEvent& ev) {
   }
   return t;
 }
+
+// How an event type reads and changes the P's current goroutine (spec §1.7 "G context").
+enum class GContext : uint8_t {
+  kKeep,   // G = the P's current goroutine
+  kStart,  // GoStart*: current goroutine := arg g, G = g
+  kNone,   // GC and STW events: G = 0, current goroutine unchanged
+  kEnd,    // the goroutine stops running here: G = current, then current := 0
+  kArg0,   // GoSysExit, GoWaiting, GoInSyscall: G = arg g (not GoSysExitLocal: Go keys this on
+           // the raw type)
+};
+
+constexpr std::array<GContext, 64> MakeGContext() {
+  std::array<GContext, 64> t{};
+  using E = EventType;
+  for (E e : {E::kGoStart, E::kGoStartLocal, E::kGoStartLabel}) t[static_cast<size_t>(e)] = GContext::kStart;
+  for (E e : {E::kGCSTWStart, E::kGCStart, E::kGCDone, E::kGCSTWDone}) {
+    t[static_cast<size_t>(e)] = GContext::kNone;
+  }
+  for (E e : {E::kGoEnd, E::kGoStop, E::kGoSched, E::kGoPreempt, E::kGoSleep, E::kGoBlock,
+              E::kGoBlockSend, E::kGoBlockRecv, E::kGoBlockSelect, E::kGoBlockSync,
+              E::kGoBlockCond, E::kGoBlockNet, E::kGoSysBlock, E::kGoBlockGC}) {
+    t[static_cast<size_t>(e)] = GContext::kEnd;
+  }
+  for (E e : {E::kGoSysExit, E::kGoWaiting, E::kGoInSyscall}) t[static_cast<size_t>(e)] = GContext::kArg0;
+  return t;
+}
+constexpr std::array<GContext, 64> kGContext = MakeGContext();
 
 }  // namespace
 
@@ -235,41 +263,21 @@ Status Merger::Advance(uint32_t ci) {
     for (; i < nargs && i < format::kMaxArgs; ++i) e.args[i] = v[arg0 + i];
     for (; i < format::kMaxArgs; ++i) e.args[i] = 0;
     e.stack_id = spec.has_stack ? static_cast<uint32_t>(std::min<uint64_t>(v.back(), UINT32_MAX)) : 0;
-    switch (r.type) {
-      case EventType::kGoStart:
-      case EventType::kGoStartLocal:
-      case EventType::kGoStartLabel:
+    switch (kGContext[static_cast<size_t>(r.type)]) {
+      case GContext::kStart:
         c.cur_g = e.args[0];
         e.g = c.cur_g;
         break;
-      case EventType::kGCSTWStart:
-      case EventType::kGCStart:
-      case EventType::kGCDone:
-      case EventType::kGCSTWDone:
+      case GContext::kNone:
         e.g = 0;
         break;
-      case EventType::kGoEnd:
-      case EventType::kGoStop:
-      case EventType::kGoSched:
-      case EventType::kGoPreempt:
-      case EventType::kGoSleep:
-      case EventType::kGoBlock:
-      case EventType::kGoBlockSend:
-      case EventType::kGoBlockRecv:
-      case EventType::kGoBlockSelect:
-      case EventType::kGoBlockSync:
-      case EventType::kGoBlockCond:
-      case EventType::kGoBlockNet:
-      case EventType::kGoSysBlock:
-      case EventType::kGoBlockGC:
+      case GContext::kEnd:
         c.cur_g = 0;
         break;
-      case EventType::kGoSysExit:  // not GoSysExitLocal: Go keys this on the raw type
-      case EventType::kGoWaiting:
-      case EventType::kGoInSyscall:
+      case GContext::kArg0:
         e.g = e.args[0];
         break;
-      default:
+      case GContext::kKeep:
         break;
     }
     if (r.type == EventType::kUserLog) {
