@@ -70,13 +70,14 @@ func pingPong(wg *sync.WaitGroup) {
 	}
 }
 
-func mutexes(wg *sync.WaitGroup, mu *sync.Mutex, rw *sync.RWMutex, shared map[int]int) {
+// mutexes: mu guards shared, rw guards rwShared.
+func mutexes(wg *sync.WaitGroup, mu *sync.Mutex, shared map[int]int, rw *sync.RWMutex, rwShared map[int]int) {
 	defer wg.Done()
 	r := rand.New(rand.NewSource(time.Now().UnixNano()))
 	for i := 0; running(); i++ {
 		if i%4 == 0 {
 			rw.RLock()
-			_ = shared[i%128]
+			_ = rwShared[i%128]
 			rw.RUnlock()
 		}
 		mu.Lock()
@@ -87,7 +88,7 @@ func mutexes(wg *sync.WaitGroup, mu *sync.Mutex, rw *sync.RWMutex, shared map[in
 		mu.Unlock()
 		if i%16 == 0 {
 			rw.Lock()
-			shared[-1] = i
+			rwShared[i%128] = i
 			rw.Unlock()
 		}
 		if i%32 == 0 {
@@ -277,21 +278,21 @@ func netClient(ctx context.Context, wg *sync.WaitGroup, addr string, id int) {
 	}
 }
 
-var sink [][]byte
-
 func allocator(wg *sync.WaitGroup) {
 	defer wg.Done()
 	local := make([][]byte, 0, 256)
+	var retained [][]byte // the previous generation stays live while the next one grows
 	for i := 0; running(); i++ {
 		local = append(local, make([]byte, 1024+i%8192))
 		if len(local) == cap(local) {
-			sink = local // escape
+			retained = local
 			local = make([][]byte, 0, 256)
 		}
 		if i%1024 == 0 {
 			runtime.Gosched()
 		}
 	}
+	runtime.KeepAlive(retained)
 }
 
 func main() {
@@ -320,12 +321,12 @@ func main() {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var rw sync.RWMutex
-	shared := make(map[int]int)
+	shared, rwShared := make(map[int]int), make(map[int]int)
 	n := *scale
 	for i := 0; i < n; i++ {
 		wg.Add(9)
 		go pingPong(&wg)
-		go mutexes(&wg, &mu, &rw, shared)
+		go mutexes(&wg, &mu, shared, &rw, rwShared)
 		go condQueue(&wg)
 		go selects(&wg)
 		go spawner(&wg)
