@@ -53,7 +53,15 @@ class Watchdog {
 inline void RunFibersWith(const Options& opts, const std::function<void()>& body,
                           bool expect_no_leaks = true) {
   Watchdog dog(std::chrono::seconds(90));
-  Run(opts, body);
+  Run(opts, [&] {
+    body();
+    // A fiber that has just signalled its joiner may still be on its way out; give stragglers
+    // a generous grace period, so a leak means "blocked forever", never "not exited yet".
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (expect_no_leaks && Stats().fibers_live > 1 && Clock::now() < deadline) {
+      SleepFor(std::chrono::microseconds(100));
+    }
+  });
   if (expect_no_leaks) {
     EXPECT_EQ(Stats().leaked_last_run, 0u) << "fibers still alive when main returned";
   }

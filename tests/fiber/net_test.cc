@@ -90,6 +90,8 @@ TEST_P(NetTest, PipeReadinessAndEof) {
     PollFd r;
     ASSERT_EQ(r.Open(fds[0]), 0);
     Chan<std::string> got;
+    WaitGroup wg;
+    wg.Add(1);
     Go([&] {
       std::string all;
       char buf[64];
@@ -104,6 +106,7 @@ TEST_P(NetTest, PipeReadinessAndEof) {
         ASSERT_EQ(r.WaitRead(), 0);
       }
       got.Send(all);
+      wg.Done();
     });
     for (int i = 0; i < 5; i++) {
       SleepFor(std::chrono::milliseconds(1));
@@ -111,6 +114,7 @@ TEST_P(NetTest, PipeReadinessAndEof) {
     }
     close(fds[1]);
     EXPECT_EQ(got.Recv(), "ababababab");
+    wg.Wait();
     r.Close();
     close(fds[0]);
   });
@@ -124,14 +128,18 @@ TEST_P(NetTest, CloseWakesBlockedReader) {
     ASSERT_EQ(r.Open(fds[0]), 0);
     Chan<int> result;
     Chan<int> started;
+    WaitGroup wg;
+    wg.Add(1);
     Go([&] {
       started.Send(1);
       result.Send(r.WaitRead());
+      wg.Done();
     });
     started.Recv();
     SleepFor(std::chrono::milliseconds(5));
     r.Close();
     EXPECT_EQ(result.Recv(), ECANCELED);
+    wg.Wait();
     close(fds[0]);
     close(fds[1]);
   });
