@@ -8,6 +8,8 @@
 #include "cmd/tracetool/output.h"
 #include "lib/analysis/blocking_profile.h"
 #include "lib/analysis/go_state_machine.h"
+#include "lib/analysis/goroutine_stats.h"
+#include "lib/analysis/report.h"
 #include "lib/analysis/text_dump.h"
 #include "lib/parser/input.h"
 #include "lib/parser/reader.h"
@@ -65,6 +67,23 @@ int Run(const Options& opts) {
             "-pprof=MODE\n");
     return kExitUsage;
   }
+  const int verbs = (opts.pprof.empty() ? 0 : 1) + (opts.dump ? 1 : 0) + (opts.goroutines ? 1 : 0);
+  if (verbs > 1) {
+    fprintf(stderr, "tracetool: give one of -d, -pprof=MODE, -goroutines at a time\n");
+    return kExitUsage;
+  }
+  analysis::Column sort_by = opts.group.empty() ? analysis::Column::kExec : analysis::Column::kTotal;
+  if (!opts.sort.empty()) {
+    auto c = analysis::ParseColumn(opts.sort);
+    if (!c) {
+      fprintf(stderr,
+              "tracetool: unknown -sort column %s (want total, exec, sched, io, block, syscall, "
+              "sweep, gc, count or id)\n",
+              opts.sort.c_str());
+      return kExitUsage;
+    }
+    sort_by = *c;
+  }
   std::optional<analysis::ProfileMode> mode;
   if (!opts.pprof.empty()) {
     mode = analysis::ParseProfileMode(opts.pprof);
@@ -73,10 +92,10 @@ int Run(const Options& opts) {
               opts.pprof.c_str());
       return kExitUsage;
     }
-  } else if (!opts.dump) {
+  } else if (!opts.dump && !opts.goroutines) {
     fprintf(stderr,
-            "tracetool: nothing to do: give -d to dump events or -pprof=net|sync|syscall|sched "
-            "(see tracetool -h)\n");
+            "tracetool: nothing to do: give -d to dump events, -pprof=net|sync|syscall|sched or "
+            "-goroutines (see tracetool -h)\n");
     return kExitUsage;
   }
 
@@ -96,24 +115,44 @@ int Run(const Options& opts) {
   }
 
   analysis::BlockingProfile profile(mode.value_or(analysis::ProfileMode::kSched));
+  std::unique_ptr<analysis::GoroutineStats> gstats;
+  if (opts.goroutines) gstats = std::make_unique<analysis::GoroutineStats>(reader.get());
   parser::Event ev;
   while (true) {
     bool done = false;
     st = reader->Next(&ev, &done);
     if (!st.ok()) {
       // Whatever -d printed so far stays printed; the error says where the trace broke.
-      if (!mode) out.Flush();
+      if (opts.dump) out.Flush();
       return Fail(name, st);
     }
     if (done) break;
     if (mode) {
       analysis::GoStateMachine::OnEvent(ev, &profile);
+    } else if (gstats) {
+      gstats->OnEvent(ev);
     } else {
       analysis::AppendEventLine(*reader, ev, &out.buffer());
       if (!out.FlushIfLarge()) return OutputFailure(out);
     }
   }
   if (mode) out.Write(BuildPprof(*reader, profile));
+  if (gstats) {
+    gstats->Finish();
+    if (opts.group.empty()) {
+      auto groups = analysis::GroupGoroutines(gstats->goroutines());
+      out.Write(opts.json ? analysis::GroupsJson(groups) : analysis::GroupsText(groups, sort_by));
+    } else {
+      // "all": every goroutine, whatever its group.
+      auto gs = analysis::SelectGroup(gstats->goroutines(), opts.group == "all" ? "" : opts.group);
+      if (gs.empty()) {
+        fprintf(stderr, "tracetool: %s: no goroutine group %s (see tracetool -goroutines %s)\n",
+                name.c_str(), opts.group.c_str(), name.c_str());
+        return kExitUsage;
+      }
+      out.Write(opts.json ? analysis::GoroutinesJson(gs) : analysis::GoroutinesText(gs, sort_by));
+    }
+  }
   if (!out.Commit()) return OutputFailure(out);
   if (opts.debug) PrintStats(*reader);
   return kExitOk;

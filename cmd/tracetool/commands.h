@@ -18,6 +18,10 @@ struct Options {
   std::string http;         // -http=addr
   bool debug = false;
   std::string output;       // -o FILE
+  bool goroutines = false;  // -goroutines[=GROUP]
+  std::string group;        // the GROUP of -goroutines=GROUP ("" = all groups)
+  bool json = false;        // -json: analyses print JSON instead of text tables
+  std::string sort;         // -sort=COLUMN for analysis tables
 };
 
 // Run() executes the verb the options select and returns the process exit code. Errors go to

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@ Examples:
   tracetool -pprof=sched trace.out > sched.prof    # scheduler latency profile; then: go tool pprof -top sched.prof
   tracetool -pprof=sync trace.out -o sync.prof     # also net, syscall
   tracetool -d trace.out | grep GoBlock            # dump every event, as go tool trace -d
+  tracetool -goroutines trace.out                  # goroutine groups: execution, waits, GC (Go's goroutine pages)
+  tracetool -goroutines=main.worker -json trace.out  # one group's goroutines, as JSON
   zstd -c trace.out | tracetool -d -               # compressed input (zstd, gzip) and stdin work too
 
 Flags take one or two dashes: -pprof=sched and --pprof=sched are the same.
@@ -34,6 +37,12 @@ std::vector<std::string> GoStyleArgs(int argc, char** argv) {
       continue;
     }
     if (a == "--") rest = true;
+    // -goroutines takes a value only with '=' (a bare one means all groups), so that
+    // "tracetool -goroutines trace.out" keeps trace.out as the trace.
+    if (a == "-goroutines" || a == "--goroutines") {
+      out.push_back("--goroutines=*");
+      continue;
+    }
     if (a.size() > 2 && a[0] == '-' && a[1] != '-') {
       size_t name_end = a.find('=');
       if (name_end == std::string::npos) name_end = a.size();
@@ -61,6 +70,16 @@ int main(int argc, char** argv) {
   app.add_flag("-d", opts.dump, "Print every event of the trace, one per line, as go tool trace -d");
   app.add_option("--http", opts.http, "Serve the web UI at ADDR (not available yet)")
       ->type_name("ADDR");
+  std::optional<std::string> goroutines;
+  app.add_option("--goroutines", goroutines,
+                 "Goroutine analysis: groups by start function (bare flag), or the goroutines of "
+                 "one group (=FUNC or =0xPC)")
+      ->type_name("[=GROUP]");
+  app.add_flag("--json", opts.json, "Analyses print JSON (documented schema) instead of tables");
+  app.add_option("--sort", opts.sort,
+                 "Sort analysis tables by total, exec, sched, io, block, syscall, sweep, gc, "
+                 "count or id")
+      ->type_name("COLUMN");
   app.add_flag("--debug", opts.debug, "Print parser statistics to stderr");
   app.add_option("-o,--output", opts.output, "Write the result to FILE instead of standard output")
       ->type_name("FILE");
@@ -79,5 +98,9 @@ int main(int argc, char** argv) {
     return tracetool::cli::kExitUsage;
   }
   if (!files.empty()) opts.trace = files.back();
+  if (goroutines) {
+    opts.goroutines = true;
+    opts.group = *goroutines == "*" ? "" : *goroutines;
+  }
   return tracetool::cli::Run(opts);
 }

@@ -67,5 +67,16 @@ check "closed pipe exits 0" test "$st" = 0
 check "closed pipe is quiet" test ! -s "$W/pipe.err"
 check "-debug prints statistics" sh -c "'$TT' -debug -pprof=net '$T' 2>&1 >/dev/null | grep -q 'events'"
 
+check "-goroutines before the trace keeps the trace" test "$(rc "$TT" -goroutines "$T")" = 0
+check "-goroutines prints the group table" grep -q "START FUNCTION" "$W/out"
+check "--goroutines works too" test "$(rc "$TT" --goroutines "$T")" = 0
+check "-goroutines=FUNC selects a group" test "$(rc "$TT" -goroutines=runtime.main "$T")" = 0
+check "-goroutines=FUNC prints goroutines" grep -q "^GOROUTINE" "$W/out"
+check "-goroutines -json is JSON" sh -c "'$TT' -goroutines -json '$T' | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"schema\"]==\"tracetool.goroutine_groups.v1\" and d[\"groups\"]'"
+check "unknown group exits 2" test "$(rc "$TT" -goroutines=no.such.func "$T")" = 2
+check "-sort=sched works" test "$(rc "$TT" -goroutines -sort=sched "$T")" = 0
+check "unknown -sort exits 2" test "$(rc "$TT" -goroutines -sort=bogus "$T")" = 2
+check "two verbs exit 2" test "$(rc "$TT" -d -goroutines "$T")" = 2
+
 echo "cli_test: $pass passed, $fail failed"
 [ "$fail" = 0 ]

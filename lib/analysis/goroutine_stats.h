@@ -1,0 +1,112 @@
+// GoroutineStats: per-goroutine execution statistics exactly as Go 1.19 defines them
+// (internal/trace GoroutineStats; ../shared/spec/go-trace-v1-format.md §5.2), with user regions.
+//
+//   GoroutineStats stats(reader);
+//   for each event: stats.OnEvent(ev);
+//   stats.Finish();
+//   for (const GoroutineSummary& g : stats.goroutines()) ...
+//
+// Definitions (Go's, kept on purpose so the numbers equal `go tool trace`'s goroutine pages):
+// execution = time running; scheduler wait = runnable after create, unblock, sched/preempt or
+// syscall exit (an unblock before the first start drops the wait since creation); network wait
+// = GoBlockNet → unblock; sync block = chan/select/mutex/cond → unblock; blocking syscall =
+// GoSysBlock → exit; GC pause = wall-clock overlap of the goroutine's life with GC cycles;
+// GC sweeping = sweeps it performed. Sleep and generic GoBlock count in no category.
+#ifndef TRACETOOL_LIB_ANALYSIS_GOROUTINE_STATS_H_
+#define TRACETOOL_LIB_ANALYSIS_GOROUTINE_STATS_H_
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <string>
+#include <vector>
+
+#include "lib/parser/event.h"
+#include "lib/parser/flat_map.h"
+#include "lib/parser/reader.h"
+
+namespace tracetool::analysis {
+
+struct ExecStats {
+  int64_t exec_ns = 0;
+  int64_t sched_wait_ns = 0;
+  int64_t io_ns = 0;
+  int64_t block_ns = 0;
+  int64_t syscall_ns = 0;
+  int64_t gc_ns = 0;
+  int64_t sweep_ns = 0;
+  int64_t total_ns = 0;
+
+  ExecStats operator-(const ExecStats& o) const;
+};
+
+struct RegionSummary {
+  uint64_t task_id = 0;
+  std::string name;
+  bool has_start = false;  // false: the region began before the trace (or is synthetic)
+  int64_t start_ns = 0;
+  uint32_t start_stack = 0;
+  bool has_end = false;    // false: still open at the end of the trace
+  int64_t end_ns = 0;
+  ExecStats stats;
+};
+
+struct GoroutineSummary {
+  uint64_t id = 0;
+  std::string name;   // start function ("" if it never ran in the trace)
+  uint64_t pc = 0;    // start PC: the group key (0 if it never ran)
+  int64_t creation_ns = 0;
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;  // 0: did not end in the trace
+  ExecStats stats;
+  std::vector<RegionSummary> regions;  // sorted by start time
+};
+
+// IsSystemGoroutine(): Go's rule, "runtime.*" except runtime.main.
+bool IsSystemGoroutine(std::string_view start_function);
+
+class GoroutineStats {
+ public:
+  // `reader` (borrowed) resolves stacks and strings.
+  explicit GoroutineStats(const parser::Reader* reader);
+  ~GoroutineStats();
+  void OnEvent(const parser::Event& ev);
+  // Finish() finalizes every goroutine at the last event's time. Call once, after the last event.
+  void Finish();
+  // All goroutines, ordered by id.
+  const std::vector<GoroutineSummary>& goroutines() const { return result_; }
+
+ private:
+  // Per-goroutine "since" markers (0: unset, Go's convention) and open regions, cleared on
+  // finalize. Go finalizes every goroutine once more at the end of the trace, so a goroutine that
+  // ended still accrues GC time if the trace ends inside a GC, and one whose total was 0 gets
+  // last-event − creation: kept, to match Go's pages.
+  struct Pending {
+    int64_t last_start = 0;
+    int64_t block_net = 0;
+    int64_t block_sync = 0;
+    int64_t block_syscall = 0;
+    int64_t block_sweep = 0;
+    int64_t block_sched = 0;
+    std::vector<RegionSummary> active;  // innermost last; stats = snapshot at its start
+  };
+  struct G {
+    GoroutineSummary summary;
+    Pending pending;
+  };
+  G* Find(uint64_t id);
+  ExecStats Snapshot(const G& g) const;
+  void Finalize(G* g, const parser::Event* trigger);
+
+  const parser::Reader* const reader_;
+  std::vector<std::unique_ptr<G>> gs_;     // in creation order
+  parser::FlatMap<uint32_t> index_;        // goroutine id → position in gs_ + 1
+  std::vector<uint32_t> live_;             // goroutines not yet ended (for GC pause time)
+  int64_t last_ts_ = 0;
+  int64_t gc_start_ = 0;  // 0: no GC in progress (Go's convention)
+  std::vector<GoroutineSummary> result_;
+};
+
+}  // namespace tracetool::analysis
+
+#endif  // TRACETOOL_LIB_ANALYSIS_GOROUTINE_STATS_H_

@@ -1,0 +1,46 @@
+// Report: renders analysis results as aligned text tables or as JSON (stable schemas, documented
+// in README.md "JSON output"). Pure functions of the results; no I/O.
+#ifndef TRACETOOL_LIB_ANALYSIS_REPORT_H_
+#define TRACETOOL_LIB_ANALYSIS_REPORT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/analysis/goroutine_stats.h"
+
+namespace tracetool::analysis {
+
+// GoDuration(1234567) == "1.234567ms": Go's time.Duration.String(), as Go's pages print times.
+std::string GoDuration(int64_t ns);
+
+// A group of goroutines with the same start PC (Go's goroutine page grouping).
+struct GoroutineGroup {
+  uint64_t pc = 0;
+  std::string name;
+  uint64_t count = 0;
+  ExecStats stats;  // sums over the group
+};
+
+// GroupGoroutines() groups by start PC, sorted by execution time, largest first (Go's order).
+std::vector<GoroutineGroup> GroupGoroutines(const std::vector<GoroutineSummary>& gs);
+
+// Columns that tables sort by: "total", "exec", "sched", "io", "block", "syscall", "sweep", "gc",
+// "count" (groups), "id" (goroutines). nullopt for an unknown name.
+enum class Column : uint8_t { kTotal, kExec, kSched, kIO, kBlock, kSyscall, kSweep, kGC, kCount, kId };
+std::optional<Column> ParseColumn(std::string_view name);
+
+std::string GroupsText(std::vector<GoroutineGroup> groups, Column sort_by);
+std::string GroupsJson(const std::vector<GoroutineGroup>& groups);
+// GoroutinesText/Json: the goroutines of one group (all when `group` is empty). `group` matches a
+// start function name or a start PC in hex ("0x4a5b60").
+std::string GoroutinesText(const std::vector<GoroutineSummary>& gs, Column sort_by);
+std::string GoroutinesJson(const std::vector<GoroutineSummary>& gs);
+std::vector<GoroutineSummary> SelectGroup(const std::vector<GoroutineSummary>& gs,
+                                          std::string_view group);
+
+}  // namespace tracetool::analysis
+
+#endif  // TRACETOOL_LIB_ANALYSIS_REPORT_H_

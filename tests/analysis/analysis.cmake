@@ -1,0 +1,30 @@
+# Analysis oracles (issue 6): tracetool's analyses against the pages Go 1.19's `go tool trace
+# -http` serves for the same trace (label `oracle`). One test per trace:
+#   analysis.goroutines.<trace>   -goroutines vs /goroutines and /goroutine?id=PC
+# on the canned traces of Go 1.19 (except the Go 1.5 ones, whose stacks need the binary to get
+# names) and on the traces the tests/go programs write (fixture oracle_gotraces).
+set(_an_dir ${CMAKE_CURRENT_LIST_DIR})
+set(_an_canned ${TRACETOOL_GO_ROOT}/src/internal/trace/testdata)
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+
+function(_analysis_add name trace fixture)
+  set(test analysis.goroutines.${name})
+  add_test(NAME ${test}
+    COMMAND ${Python3_EXECUTABLE} ${_an_dir}/goroutines_oracle.py $<TARGET_FILE:tracetool>
+            ${TRACETOOL_GO_ROOT} ${trace})
+  set_tests_properties(${test} PROPERTIES LABELS oracle TIMEOUT 300)
+  if(fixture)
+    set_tests_properties(${test} PROPERTIES FIXTURES_REQUIRED ${fixture})
+  endif()
+endfunction()
+
+foreach(name http_1_7_good http_1_9_good http_1_10_good http_1_11_good http_1_19_good
+             stress_1_7_good stress_1_9_good stress_1_10_good stress_1_11_good stress_1_19_good
+             stress_start_stop_1_7_good stress_start_stop_1_9_good stress_start_stop_1_10_good
+             stress_start_stop_1_11_good stress_start_stop_1_19_good
+             user_task_region_1_11_good user_task_region_1_19_good)
+  _analysis_add(${name} ${_an_canned}/${name} "")
+endforeach()
+foreach(name chansync netecho syscalls gcalloc annotations)
+  _analysis_add(${name} ${CMAKE_BINARY_DIR}/oracle/traces/${name}.trace oracle_gotraces)
+endforeach()
