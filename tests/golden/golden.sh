@@ -63,7 +63,7 @@ if [[ ${TRACETOOL_UPDATE_GOLDEN:-0} == 1 ]]; then
   if [[ -f $golden ]] && cmp -s "$tmp/out" "$golden"; then
     finish PASS "unchanged ($(wc -l < "$golden") lines)"
   fi
-  cp "$tmp/out" "$golden"
+  cp "$tmp/out" "$golden.tmp.$$" && mv -f "$golden.tmp.$$" "$golden"  # atomic for parallel readers
   finish PASS "UPDATED $golden ($(wc -l < "$golden") lines): review with git diff"
 fi
 if [[ ! -f $golden ]]; then

@@ -9,7 +9,7 @@
 #           plain or gzip-compressed).
 # stress_1_5_unordered is expected to fail in both tools (tracetool: exit 1, one stderr line).
 #
-#   ctest --test-dir build -L oracle --output-on-failure      # all (~1-2 min on 2 cores)
+#   ctest --test-dir build -L oracle --output-on-failure      # all 133 (~2.5 min serial, 2 cores)
 #   ctest --test-dir build -R 'oracle\.go\.netecho'           # one trace
 #
 # Fixtures: oracle.setup clears the result files, oracle.make_traces builds and runs the Go

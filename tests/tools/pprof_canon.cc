@@ -25,18 +25,20 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
-#include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "lib/pprof_export/profile.pb.h"
 
@@ -57,7 +59,8 @@ bool ReadAll(const std::string& path, std::string* out) {
     return !std::cin.bad();
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
+  if (!in)
+    return false;
   out->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   return !in.bad();
 }
@@ -78,7 +81,8 @@ bool Gunzip(const std::string& in, std::string* out, std::string* err) {
     int rc = inflate(&zs, Z_NO_FLUSH);
     out->append(buf, sizeof(buf) - zs.avail_out);
     if (rc == Z_STREAM_END) {
-      if (zs.avail_in == 0) break;
+      if (zs.avail_in == 0)
+        break;
       inflateReset(&zs);  // another member follows
       continue;
     }
@@ -103,12 +107,14 @@ class Canonicalizer {
 
   int Run() {
     for (const auto& f : p_.function()) {
-      if (f.id() == 0) Fail(1, "function with id 0");
+      if (f.id() == 0)
+        Fail(1, "function with id 0");
       if (!functions_.emplace(f.id(), &f).second)
         Fail(1, "duplicate function id " + std::to_string(f.id()));
     }
     for (const auto& l : p_.location()) {
-      if (l.id() == 0) Fail(1, "location with id 0");
+      if (l.id() == 0)
+        Fail(1, "location with id 0");
       if (!locations_.emplace(l.id(), &l).second)
         Fail(1, "duplicate location id " + std::to_string(l.id()));
     }
@@ -116,7 +122,8 @@ class Canonicalizer {
       Fail(1, "string_table[0] must be the empty string");
 
     std::string header = "sample_type";
-    for (const auto& vt : p_.sample_type()) header += " " + Str(vt.type()) + "/" + Str(vt.unit());
+    for (const auto& vt : p_.sample_type())
+      header += " " + Str(vt.type()) + "/" + Str(vt.unit());
     std::printf("%s\n", header.c_str());
     std::printf("period_type %s/%s period=%" PRId64 " default_sample_type=\"%s\"\n",
                 Str(p_.period_type().type()).c_str(), Str(p_.period_type().unit()).c_str(),
@@ -133,23 +140,28 @@ class Canonicalizer {
       std::string line;
       for (uint64_t loc_id : s.location_id()) {
         for (const std::string& frame : Frames(loc_id)) {
-          if (!line.empty()) line += ";";
+          if (!line.empty())
+            line += ";";
           line += frame;
         }
       }
-      if (line.empty()) line = "<empty stack>";
+      if (line.empty())
+        line = "<empty stack>";
       line += " |";
       for (size_t i = 0; i < nvalues; i++) {
         line += " " + std::to_string(s.value(static_cast<int>(i)));
         sums[i] += s.value(static_cast<int>(i));
       }
-      if (s.label_size() > 0) line += " labels=" + std::to_string(s.label_size());
+      if (s.label_size() > 0)
+        line += " labels=" + std::to_string(s.label_size());
       lines.push_back(std::move(line));
     }
     std::sort(lines.begin(), lines.end());
-    for (const auto& l : lines) std::printf("%s\n", l.c_str());
+    for (const auto& l : lines)
+      std::printf("%s\n", l.c_str());
     std::string totals;
-    for (size_t i = 0; i < nvalues; i++) totals += (i ? "," : "") + std::to_string(sums[i]);
+    for (size_t i = 0; i < nvalues; i++)
+      totals += (i ? "," : "") + std::to_string(sums[i]);
     std::printf("total samples=%zu values=%s\n", lines.size(), totals.c_str());
     return 0;
   }
@@ -164,7 +176,8 @@ class Canonicalizer {
 
   std::vector<std::string> Frames(uint64_t loc_id) const {
     auto it = locations_.find(loc_id);
-    if (it == locations_.end()) Fail(1, "sample refers to missing location " + std::to_string(loc_id));
+    if (it == locations_.end())
+      Fail(1, "sample refers to missing location " + std::to_string(loc_id));
     const auto& loc = *it->second;
     std::vector<std::string> out;
     if (by_address_) {
@@ -173,7 +186,8 @@ class Canonicalizer {
       out.emplace_back(buf);
       return out;
     }
-    if (loc.line_size() == 0) Fail(1, "location " + std::to_string(loc_id) + " has no line");
+    if (loc.line_size() == 0)
+      Fail(1, "location " + std::to_string(loc_id) + " has no line");
     // pprof: "Multiple line indicates this location has inlined functions, where the last
     // entry represents the caller into which the preceding entries were inlined."
     for (const auto& ln : loc.line()) {
@@ -213,22 +227,28 @@ int main(int argc, char** argv) {
       Fail(2, "usage: pprof_canon [--frames=sym|addr] FILE|-");
     }
   }
-  if (path.empty()) Fail(2, "usage: pprof_canon [--frames=sym|addr] FILE|-");
+  if (path.empty())
+    Fail(2, "usage: pprof_canon [--frames=sym|addr] FILE|-");
 
   std::string raw;
-  if (!ReadAll(path, &raw)) Fail(2, path + ": " + std::strerror(errno));
-  if (raw.empty()) Fail(1, path + ": empty file (not a profile)");
+  if (!ReadAll(path, &raw))
+    Fail(2, path + ": " + std::strerror(errno));
+  if (raw.empty())
+    Fail(1, path + ": empty file (not a profile)");
   std::string data;
   if (raw.size() >= 2 && static_cast<uint8_t>(raw[0]) == 0x1f &&
       static_cast<uint8_t>(raw[1]) == 0x8b) {
     std::string err;
-    if (!Gunzip(raw, &data, &err)) Fail(1, path + ": " + err);
+    if (!Gunzip(raw, &data, &err))
+      Fail(1, path + ": " + err);
   } else {
     data = std::move(raw);
   }
   Profile profile;
-  if (!profile.ParseFromString(data)) Fail(1, path + ": not a valid profile.proto message");
+  if (!profile.ParseFromString(data))
+    Fail(1, path + ": not a valid profile.proto message");
   int rc = Canonicalizer(profile, by_address).Run();
-  if (std::fflush(stdout) != 0) Fail(2, std::string("write error: ") + std::strerror(errno));
+  if (std::fflush(stdout) != 0)
+    Fail(2, std::string("write error: ") + std::strerror(errno));
   return rc;
 }
