@@ -91,12 +91,15 @@ bool NetpollBlockCommit(G* gp, void* arg) {
   uintptr_t expect = kPdWait;
   // Count the waiter before publishing the G so that an M deciding whether to block in
   // netpoll sees it.
+  // Everything the woken fiber reads must be written before the CAS publishes it: from then
+  // on a netpoller may ready it on another M.
   netpoll_waiters.fetch_add(1);
+  b->parked = true;
   if (b->gpp->compare_exchange_strong(expect, reinterpret_cast<uintptr_t>(gp),
                                       std::memory_order_acq_rel)) {
-    b->parked = true;
     return true;
   }
+  b->parked = false;
   netpoll_waiters.fetch_sub(1);
   return false;
 }

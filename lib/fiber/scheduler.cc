@@ -1381,6 +1381,8 @@ void InjectGList(G* list) {
 }
 
 void AddTimer(TimerEntry* t) {
+  // Read before inserting: once in the heap, t may fire and be freed (a sleeping fiber's frame).
+  const int64_t when = t->when;
   {
     LockGuard g(&timer_lock);
     timer_heap.push_back(t);
@@ -1390,7 +1392,7 @@ void AddTimer(TimerEntry* t) {
   // Go's wakeNetPoller: make sure some M sleeps no longer than this timer.
   if (sched.lastpoll.load() == 0) {
     const int64_t until = sched.poll_until.load();
-    if (until == 0 || t->when < until) NetpollBreak();
+    if (until == 0 || when < until) NetpollBreak();
   } else {
     WakeP();
   }
