@@ -1,0 +1,3 @@
+module tracetool/bench/fiber
+
+go 1.19
