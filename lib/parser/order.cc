@@ -12,7 +12,16 @@
 // memory. A head is either in the frontier (a min-heap on time) or parked on the goroutine whose
 // state it waits for; when a merged event changes that goroutine's state, only the heads parked on
 // it are re-checked. This is the same result as Go's "re-check every bucket every step" loop, in
-// O(log P) per event instead of O(P).
+// O(P) per event in the worst case, instead of O(P) lookups per event.
+//
+// Ties: Go keeps the ready heads in a small slice: newly ready heads are appended in bucket
+// order, the slice is sorted by time with insertion sort (stable; Go's sort.Sort uses it up to 12
+// elements), element 0 is merged and the last element moves into its slot. Equal times on
+// different Ps are therefore ordered by that history, which is deterministic after the first step
+// (only Go's initial bucket order is random). We keep the same slice with the same operations,
+// so -d matches Go byte for byte whenever Go's own output is deterministic (e.g. the equal-tick
+// pair in stress_1_11_good). Above 12 ready heads Go switches to pdqsort; we use a stable sort
+// there, which can order equal times differently.
 //
 // Then Go moves each GoSysExit to its real exit time and stably re-sorts everything. We do the
 // same with a small reorder buffer: an event can be released once no future event can sort before
@@ -23,8 +32,6 @@
 // per event in Go); a single pass without the index (the frequency, strings and stacks are at the
 // end of the file, so nothing could be printed before reading it all).
 //
-// Ties: events of different Ps with equal times are merged in arrival order. Go's order for them
-// depends on map iteration and is random (spec §3.3), so no fixed order can match all of Go's runs.
 #include "lib/parser/order.h"
 
 #include <algorithm>
@@ -311,13 +318,7 @@ void Merger::Classify(uint32_t ci) {
     case EventType::kGoSysExitLocal: c.head().type = EventType::kGoSysExit; break;
     default: break;
   }
-  const uint64_t order = arrivals_++;
-  if (direct_ < 0 && (frontier_.empty() || c.head().ticks < frontier_.top().ticks)) {
-    direct_ = ci;
-    direct_order_ = order;
-    return;
-  }
-  frontier_.push(HeapItem{c.head().ticks, order, ci});
+  newly_ready_.push_back(ci);
 }
 
 void Merger::Wake(uint64_t key) {
@@ -331,15 +332,13 @@ void Merger::Wake(uint64_t key) {
 }
 
 Status Merger::MergeOne(MEvent** outp, bool* done) {
-  if (direct_ >= 0) {
-    // Heads woken since direct_ was chosen may be earlier; ties go to direct_ (it arrived first).
-    const int64_t ticks = cursors_[static_cast<size_t>(direct_)]->head().ticks;
-    if (!frontier_.empty() && frontier_.top().ticks < ticks) {
-      frontier_.push(HeapItem{ticks, direct_order_, static_cast<uint32_t>(direct_)});
-      direct_ = -1;
-    }
+  // Go appends the heads that became ready in bucket order, then sorts the frontier by time.
+  if (!newly_ready_.empty()) {
+    std::sort(newly_ready_.begin(), newly_ready_.end());
+    for (uint32_t ci : newly_ready_) frontier_.push_back({cursors_[ci]->head().ticks, ci});
+    newly_ready_.clear();
   }
-  if (direct_ < 0 && frontier_.empty()) {
+  if (frontier_.empty()) {
     if (live_cursors_ == 0) {
       *done = true;
       return OkStatus();
@@ -357,14 +356,20 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
     }
     TT_CHECK(false);
   }
-  HeapItem top;
-  if (direct_ >= 0) {
-    top = HeapItem{0, direct_order_, static_cast<uint32_t>(direct_)};
-    direct_ = -1;
+  auto earlier = [](const FrontierItem& a, const FrontierItem& b) { return a.ticks < b.ticks; };
+  if (frontier_.size() <= 12) {
+    // Go's insertionSort: stable, and cheap on the almost sorted slice.
+    for (size_t i = 1; i < frontier_.size(); ++i) {
+      for (size_t j = i; j > 0 && earlier(frontier_[j], frontier_[j - 1]); --j) {
+        std::swap(frontier_[j], frontier_[j - 1]);
+      }
+    }
   } else {
-    top = frontier_.top();
-    frontier_.pop();
+    std::stable_sort(frontier_.begin(), frontier_.end(), earlier);
   }
+  const FrontierItem top = frontier_[0];
+  frontier_[0] = frontier_.back();
+  frontier_.pop_back();
   Cursor& c = *cursors_[top.cursor];
   MEvent* out = &c.head();  // stays valid: Advance() decodes into the other slot
   *outp = out;

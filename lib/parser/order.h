@@ -36,13 +36,9 @@ class Merger {
     uint64_t seq = 0;
     uint8_t status = 0;  // kDead, kRunnable, kRunning, kWaiting
   };
-  struct HeapItem {
+  struct FrontierItem {
     int64_t ticks;
-    uint64_t order;  // tie-break: arrival order
     uint32_t cursor;
-    bool operator>(const HeapItem& o) const {
-      return ticks != o.ticks ? ticks > o.ticks : order > o.order;
-    }
   };
   struct Pending {
     int64_t ticks;
@@ -67,15 +63,12 @@ class Merger {
   const TraceIndex* const idx_;
   bool initialized_ = false;
   std::vector<std::unique_ptr<Cursor>> cursors_;
-  std::priority_queue<HeapItem, std::vector<HeapItem>, std::greater<HeapItem>> frontier_;
+  // Go's frontier, kept exactly as order1007 keeps it (see order.cc): ready heads in a vector.
+  std::vector<FrontierItem> frontier_;
+  std::vector<uint32_t> newly_ready_;  // cursors whose head became ready since the last step
   FlatMap<std::vector<uint32_t>> waiters_;  // goroutine key → cursors whose head waits on it
   size_t parked_ = 0;                       // heads in waiters_
   FlatMap<OrderState> gstate_;
-  uint64_t arrivals_ = 0;
-  // A ready head kept out of the heap: the common case is that the P just merged has the next
-  // event too, and a heap push+pop per event would dominate the merge.
-  int64_t direct_ = -1;
-  uint64_t direct_order_ = 0;
   int64_t last_merged_ticks_ = INT64_MIN;
   size_t live_cursors_ = 0;
 
