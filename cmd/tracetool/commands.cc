@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cmd/tracetool/output.h"
+#include "lib/analysis/annotations.h"
 #include "lib/analysis/blocking_profile.h"
 #include "lib/analysis/go_state_machine.h"
 #include "lib/analysis/goroutine_stats.h"
@@ -67,11 +68,15 @@ int Run(const Options& opts) {
             "-pprof=MODE\n");
     return kExitUsage;
   }
-  const int verbs = (opts.pprof.empty() ? 0 : 1) + (opts.dump ? 1 : 0) + (opts.goroutines ? 1 : 0);
+  const int verbs = (opts.pprof.empty() ? 0 : 1) + (opts.dump ? 1 : 0) + (opts.goroutines ? 1 : 0) +
+                    (opts.tasks ? 1 : 0) + (opts.regions ? 1 : 0) + (opts.logs ? 1 : 0);
   if (verbs > 1) {
-    fprintf(stderr, "tracetool: give one of -d, -pprof=MODE, -goroutines at a time\n");
+    fprintf(stderr,
+            "tracetool: give one of -d, -pprof=MODE, -goroutines, -tasks, -regions, -logs at a "
+            "time\n");
     return kExitUsage;
   }
+  const bool annotations = opts.tasks || opts.regions || opts.logs;
   analysis::Column sort_by = opts.group.empty() ? analysis::Column::kExec : analysis::Column::kTotal;
   if (!opts.sort.empty()) {
     auto c = analysis::ParseColumn(opts.sort);
@@ -92,7 +97,7 @@ int Run(const Options& opts) {
               opts.pprof.c_str());
       return kExitUsage;
     }
-  } else if (!opts.dump && !opts.goroutines) {
+  } else if (!opts.dump && !opts.goroutines && !annotations) {
     fprintf(stderr,
             "tracetool: nothing to do: give -d to dump events, -pprof=net|sync|syscall|sched or "
             "-goroutines (see tracetool -h)\n");
@@ -116,7 +121,10 @@ int Run(const Options& opts) {
 
   analysis::BlockingProfile profile(mode.value_or(analysis::ProfileMode::kSched));
   std::unique_ptr<analysis::GoroutineStats> gstats;
-  if (opts.goroutines) gstats = std::make_unique<analysis::GoroutineStats>(reader.get());
+  std::unique_ptr<analysis::Annotations> ann;
+  if (opts.goroutines || annotations) gstats = std::make_unique<analysis::GoroutineStats>(reader.get());
+  if (annotations) ann = std::make_unique<analysis::Annotations>(reader.get());
+  int64_t last_ts = 0;
   parser::Event ev;
   while (true) {
     bool done = false;
@@ -131,13 +139,31 @@ int Run(const Options& opts) {
       analysis::GoStateMachine::OnEvent(ev, &profile);
     } else if (gstats) {
       gstats->OnEvent(ev);
+      if (ann) ann->OnEvent(ev);
+      last_ts = ev.ts;
     } else {
       analysis::AppendEventLine(*reader, ev, &out.buffer());
       if (!out.FlushIfLarge()) return OutputFailure(out);
     }
   }
   if (mode) out.Write(BuildPprof(*reader, profile));
-  if (gstats) {
+  if (ann) {
+    gstats->Finish();
+    ann->Finish(*gstats, last_ts);
+    using namespace analysis;
+    if (opts.tasks) {
+      out.Write(opts.task_type.empty()
+                    ? (opts.json ? TaskTypesJson(*ann) : TaskTypesText(*ann))
+                    : (opts.json ? TasksJson(*ann, opts.task_type) : TasksText(*ann, opts.task_type)));
+    } else if (opts.regions) {
+      out.Write(opts.region_type.empty()
+                    ? (opts.json ? RegionTypesJson(*ann) : RegionTypesText(*ann))
+                    : (opts.json ? RegionsJson(*ann, opts.region_type)
+                                 : RegionsText(*ann, opts.region_type, sort_by)));
+    } else {
+      out.Write(opts.json ? LogsJson(*ann, opts.log_text) : LogsText(*ann, opts.log_text));
+    }
+  } else if (gstats) {
     gstats->Finish();
     if (opts.group.empty()) {
       auto groups = analysis::GroupGoroutines(gstats->goroutines());

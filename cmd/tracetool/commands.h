@@ -20,6 +20,12 @@ struct Options {
   std::string output;       // -o FILE
   bool goroutines = false;  // -goroutines[=GROUP]
   std::string group;        // the GROUP of -goroutines=GROUP ("" = all groups)
+  bool tasks = false;       // -tasks[=TYPE]
+  std::string task_type;
+  bool regions = false;     // -regions[=TYPE]
+  std::string region_type;
+  bool logs = false;        // -logs[=TEXT]
+  std::string log_text;
   bool json = false;        // -json: analyses print JSON instead of text tables
   std::string sort;         // -sort=COLUMN for analysis tables
 };

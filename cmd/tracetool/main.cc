@@ -20,6 +20,8 @@ Examples:
   tracetool -d trace.out | grep GoBlock            # dump every event, as go tool trace -d
   tracetool -goroutines trace.out                  # goroutine groups: execution, waits, GC (Go's goroutine pages)
   tracetool -goroutines=main.worker -json trace.out  # one group's goroutines, as JSON
+  tracetool -tasks trace.out                       # user task types: count, latency percentiles
+  tracetool -regions=fetch trace.out               # every "fetch" region with its time breakdown
   zstd -c trace.out | tracetool -d -               # compressed input (zstd, gzip) and stdin work too
 
 Flags take one or two dashes: -pprof=sched and --pprof=sched are the same.
@@ -37,12 +39,16 @@ std::vector<std::string> GoStyleArgs(int argc, char** argv) {
       continue;
     }
     if (a == "--") rest = true;
-    // -goroutines takes a value only with '=' (a bare one means all groups), so that
+    // The analysis flags take a value only with '=' (a bare one means "all"), so that
     // "tracetool -goroutines trace.out" keeps trace.out as the trace.
-    if (a == "-goroutines" || a == "--goroutines") {
-      out.push_back("--goroutines=*");
-      continue;
+    bool bare = false;
+    for (const char* f : {"goroutines", "tasks", "regions", "logs"}) {
+      if (a == std::string("-") + f || a == std::string("--") + f) {
+        out.push_back(std::string("--") + f + "=*");
+        bare = true;
+      }
     }
+    if (bare) continue;
     if (a.size() > 2 && a[0] == '-' && a[1] != '-') {
       size_t name_end = a.find('=');
       if (name_end == std::string::npos) name_end = a.size();
@@ -75,6 +81,17 @@ int main(int argc, char** argv) {
                  "Goroutine analysis: groups by start function (bare flag), or the goroutines of "
                  "one group (=FUNC or =0xPC)")
       ->type_name("[=GROUP]");
+  std::optional<std::string> tasks, regions, logs;
+  app.add_option("--tasks", tasks,
+                 "User tasks: types with counts and duration percentiles (bare flag), or the tasks "
+                 "of one type (=TYPE; =all for every task) with their logs and regions")
+      ->type_name("[=TYPE]");
+  app.add_option("--regions", regions,
+                 "User regions: types by start location with duration percentiles (bare flag), or "
+                 "the instances of one type (=TYPE; =all) with their execution statistics")
+      ->type_name("[=TYPE]");
+  app.add_option("--logs", logs, "User logs in time order; =TEXT keeps those containing TEXT")
+      ->type_name("[=TEXT]");
   app.add_flag("--json", opts.json, "Analyses print JSON (documented schema) instead of tables");
   app.add_option("--sort", opts.sort,
                  "Sort analysis tables by total, exec, sched, io, block, syscall, sweep, gc, "
@@ -98,9 +115,14 @@ int main(int argc, char** argv) {
     return tracetool::cli::kExitUsage;
   }
   if (!files.empty()) opts.trace = files.back();
-  if (goroutines) {
-    opts.goroutines = true;
-    opts.group = *goroutines == "*" ? "" : *goroutines;
-  }
+  auto take = [](const std::optional<std::string>& v, bool* on, std::string* value) {
+    if (!v) return;
+    *on = true;
+    *value = *v == "*" ? "" : *v;
+  };
+  take(goroutines, &opts.goroutines, &opts.group);
+  take(tasks, &opts.tasks, &opts.task_type);
+  take(regions, &opts.regions, &opts.region_type);
+  take(logs, &opts.logs, &opts.log_text);
   return tracetool::cli::Run(opts);
 }

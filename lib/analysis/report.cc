@@ -1,6 +1,7 @@
 #include "lib/analysis/report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cinttypes>
 #include <cstdio>
 #include <map>
@@ -97,8 +98,8 @@ int64_t Value(const ExecStats& s, Column c) {
   }
 }
 
-// Aligned table: the first column left-aligned, the others right-aligned.
-std::string Table(const std::vector<std::vector<std::string>>& rows) {
+// Aligned table: the first `left` columns left-aligned (names), the others right-aligned (numbers).
+std::string Table(const std::vector<std::vector<std::string>>& rows, size_t left = 1) {
   std::vector<size_t> width;
   auto display = [](const std::string& s) {
     size_t n = 0;
@@ -113,9 +114,10 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
   for (const auto& r : rows) {
     for (size_t i = 0; i < r.size(); ++i) {
       const size_t pad = width[i] - display(r[i]);
-      if (i == 0) {
+      if (i < left) {
+        if (i > 0) out.append(2, ' ');
         out += r[i];
-        if (r.size() > 1) out.append(pad, ' ');
+        if (i + 1 < r.size()) out.append(pad, ' ');
       } else {
         out.append(pad + 2, ' ');
         out += r[i];
@@ -247,6 +249,271 @@ std::string GoroutinesJson(const std::vector<GoroutineSummary>& gs) {
     }
     e["regions"] = std::move(regions);
     j["goroutines"].push_back(std::move(e));
+  }
+  return j.dump(2) + "\n";
+}
+
+int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+  if (rank == 0) rank = 1;
+  return sorted[std::min(rank, sorted.size()) - 1];
+}
+
+namespace {
+
+std::string Location(const Frame& f) {
+  if (f.function.empty() && f.pc == 0) return "(start not in trace)";
+  return f.function + " " + f.file + ":" + std::to_string(f.line);
+}
+
+nlohmann::ordered_json HistogramJson(const DurationHistogram& h) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::array();
+  for (const auto& [b, n] : h.buckets) {
+    nlohmann::ordered_json e;
+    e["min_ns"] = DurationHistogram::BucketMin(b);
+    e["max_ns"] = DurationHistogram::BucketMin(b + 1);
+    e["count"] = n;
+    j.push_back(std::move(e));
+  }
+  return j;
+}
+
+nlohmann::ordered_json Nullable(bool has, int64_t v) {
+  return has ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+}
+
+std::vector<int64_t> SortedDurations(const Annotations& a, const std::vector<size_t>& idx) {
+  std::vector<int64_t> d;
+  for (size_t i : idx) d.push_back(a.region_instances()[i].duration_ns());
+  std::sort(d.begin(), d.end());
+  return d;
+}
+
+std::vector<std::string> PercentileCells(const std::vector<int64_t>& d) {
+  if (d.empty()) return {"-", "-", "-", "-", "-"};
+  return {GoDuration(d.front()), GoDuration(Percentile(d, 50)), GoDuration(Percentile(d, 90)),
+          GoDuration(Percentile(d, 99)), GoDuration(d.back())};
+}
+
+nlohmann::ordered_json PercentileJson(const std::vector<int64_t>& d) {
+  nlohmann::ordered_json j;
+  if (d.empty()) return nullptr;
+  j["min_ns"] = d.front();
+  j["p50_ns"] = Percentile(d, 50);
+  j["p90_ns"] = Percentile(d, 90);
+  j["p99_ns"] = Percentile(d, 99);
+  j["max_ns"] = d.back();
+  return j;
+}
+
+std::vector<const TaskSummary*> TasksOfType(const Annotations& a, std::string_view type) {
+  std::vector<const TaskSummary*> out;
+  for (const auto& [id, t] : a.tasks()) {
+    if (type == "all" || t.name == type) out.push_back(&t);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const TaskSummary* x, const TaskSummary* y) {
+    return x->duration_ns() < y->duration_ns();
+  });
+  return out;
+}
+
+// The start-location PC of the region type that instance i belongs to.
+uint64_t RegionPC(const Annotations& a, size_t i) {
+  for (const RegionType& rt : a.region_types()) {
+    if (std::find(rt.instances.begin(), rt.instances.end(), i) != rt.instances.end()) return rt.frame.pc;
+  }
+  return 0;
+}
+
+std::vector<size_t> RegionsOfType(const Annotations& a, std::string_view type) {
+  std::vector<size_t> out;
+  for (const RegionType& rt : a.region_types()) {
+    if (type == "all" || rt.name == type) out.insert(out.end(), rt.instances.begin(), rt.instances.end());
+  }
+  return out;
+}
+
+bool LogMatches(const LogEntry& l, std::string_view text) {
+  return text.empty() || l.category.find(text) != std::string::npos ||
+         l.message.find(text) != std::string::npos;
+}
+
+}  // namespace
+
+std::string TaskTypesText(const Annotations& a) {
+  std::vector<std::vector<std::string>> rows = {
+      {"TASK TYPE", "COUNT", "COMPLETE", "MIN", "P50", "P90", "P99", "MAX"}};
+  for (const TaskType& t : a.task_types()) {
+    std::vector<std::string> r = {t.name.empty() ? "(created before the trace)" : t.name,
+                                  std::to_string(t.count), std::to_string(t.complete)};
+    auto p = PercentileCells(t.durations);
+    r.insert(r.end(), p.begin(), p.end());
+    rows.push_back(std::move(r));
+  }
+  return Table(rows);
+}
+
+std::string TaskTypesJson(const Annotations& a) {
+  nlohmann::ordered_json j;
+  j["schema"] = "tracetool.task_types.v1";
+  j["task_types"] = nlohmann::ordered_json::array();
+  for (const TaskType& t : a.task_types()) {
+    nlohmann::ordered_json e;
+    e["type"] = t.name;
+    e["count"] = t.count;
+    e["complete"] = t.complete;
+    e["duration"] = PercentileJson(t.durations);
+    e["histogram"] = HistogramJson(t.histogram);
+    j["task_types"].push_back(std::move(e));
+  }
+  return j.dump(2) + "\n";
+}
+
+std::string TasksText(const Annotations& a, std::string_view type) {
+  std::vector<std::vector<std::string>> rows = {
+      {"TASK", "TYPE", "PARENT", "START", "DURATION", "COMPLETE", "GOROUTINES", "REGIONS", "LOGS"}};
+  for (const TaskSummary* t : TasksOfType(a, type)) {
+    rows.push_back({std::to_string(t->id), t->name, t->parent ? std::to_string(t->parent) : "-",
+                    GoDuration(t->first_ns), GoDuration(t->duration_ns()),
+                    t->complete() ? "yes" : "no", std::to_string(t->goroutines.size()),
+                    std::to_string(t->regions.size()), std::to_string(t->logs.size())});
+  }
+  return Table(rows);
+}
+
+std::string TasksJson(const Annotations& a, std::string_view type) {
+  nlohmann::ordered_json j;
+  j["schema"] = "tracetool.tasks.v1";
+  j["tasks"] = nlohmann::ordered_json::array();
+  for (const TaskSummary* t : TasksOfType(a, type)) {
+    nlohmann::ordered_json e;
+    e["id"] = t->id;
+    e["type"] = t->name;
+    e["parent"] = t->parent;
+    e["create_ns"] = Nullable(t->has_create, t->first_ns);
+    e["end_ns"] = Nullable(t->has_end, t->end_ns);
+    e["duration_ns"] = t->duration_ns();
+    e["complete"] = t->complete();
+    e["goroutines"] = t->goroutines;
+    e["children"] = t->children;
+    nlohmann::ordered_json logs = nlohmann::ordered_json::array();
+    for (const LogEntry& l : t->logs) {
+      logs.push_back({{"ts_ns", l.ts_ns}, {"g", l.g}, {"category", l.category}, {"message", l.message}});
+    }
+    e["logs"] = std::move(logs);
+    nlohmann::ordered_json regions = nlohmann::ordered_json::array();
+    for (size_t i : t->regions) {
+      const RegionInstance& r = a.region_instances()[i];
+      regions.push_back({{"g", r.g}, {"name", r.region.name},
+                         {"start_ns", Nullable(r.region.has_start, r.region.start_ns)},
+                         {"end_ns", Nullable(r.region.has_end, r.region.end_ns)}});
+    }
+    e["regions"] = std::move(regions);
+    j["tasks"].push_back(std::move(e));
+  }
+  return j.dump(2) + "\n";
+}
+
+std::string RegionTypesText(const Annotations& a) {
+  std::vector<std::vector<std::string>> rows = {
+      {"REGION TYPE", "START LOCATION", "COUNT", "MIN", "P50", "P90", "P99", "MAX"}};
+  for (const RegionType& rt : a.region_types()) {
+    std::vector<std::string> r = {rt.name.empty() ? "(task's goroutine)" : rt.name,
+                                  Location(rt.frame), std::to_string(rt.instances.size())};
+    auto p = PercentileCells(SortedDurations(a, rt.instances));
+    r.insert(r.end(), p.begin(), p.end());
+    rows.push_back(std::move(r));
+  }
+  return Table(rows, 2);
+}
+
+std::string RegionTypesJson(const Annotations& a) {
+  nlohmann::ordered_json j;
+  j["schema"] = "tracetool.region_types.v1";
+  j["region_types"] = nlohmann::ordered_json::array();
+  for (const RegionType& rt : a.region_types()) {
+    nlohmann::ordered_json e;
+    e["type"] = rt.name;
+    e["pc"] = rt.frame.pc;
+    e["function"] = rt.frame.function;
+    e["file"] = rt.frame.file;
+    e["line"] = rt.frame.line;
+    e["count"] = rt.instances.size();
+    e["duration"] = PercentileJson(SortedDurations(a, rt.instances));
+    e["histogram"] = HistogramJson(rt.histogram);
+    j["region_types"].push_back(std::move(e));
+  }
+  return j.dump(2) + "\n";
+}
+
+std::string RegionsText(const Annotations& a, std::string_view type, Column sort_by) {
+  std::vector<size_t> idx = RegionsOfType(a, type);
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t x, size_t y) {
+    const RegionInstance& rx = a.region_instances()[x];
+    const RegionInstance& ry = a.region_instances()[y];
+    if (sort_by == Column::kId || sort_by == Column::kCount) return rx.g < ry.g;
+    return Value(rx.region.stats, sort_by) > Value(ry.region.stats, sort_by);
+  });
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> header = {"REGION", "GOROUTINE", "TASK", "START", "DURATION"};
+  header.insert(header.end(), kStatHeader.begin(), kStatHeader.end());
+  rows.push_back(header);
+  for (size_t i : idx) {
+    const RegionInstance& r = a.region_instances()[i];
+    std::vector<std::string> row = {r.region.name, std::to_string(r.g),
+                                    r.region.task_id ? std::to_string(r.region.task_id) : "-",
+                                    r.region.has_start ? GoDuration(r.region.start_ns) : "-",
+                                    GoDuration(r.duration_ns())};
+    auto cells = StatCells(r.region.stats);
+    row.insert(row.end(), cells.begin(), cells.end());
+    rows.push_back(std::move(row));
+  }
+  return Table(rows);
+}
+
+std::string RegionsJson(const Annotations& a, std::string_view type) {
+  nlohmann::ordered_json j;
+  j["schema"] = "tracetool.regions.v1";
+  j["regions"] = nlohmann::ordered_json::array();
+  for (size_t i : RegionsOfType(a, type)) {
+    const RegionInstance& r = a.region_instances()[i];
+    nlohmann::ordered_json e;
+    e["type"] = r.region.name;
+    e["pc"] = RegionPC(a, i);
+    e["g"] = r.g;
+    e["task_id"] = r.region.task_id;
+    e["start_ns"] = Nullable(r.region.has_start, r.region.start_ns);
+    e["end_ns"] = Nullable(r.region.has_end, r.region.end_ns);
+    e["duration_ns"] = r.duration_ns();
+    e["stats"] = StatsJson(r.region.stats);
+    j["regions"].push_back(std::move(e));
+  }
+  return j.dump(2) + "\n";
+}
+
+std::string LogsText(const Annotations& a, std::string_view text) {
+  std::vector<std::vector<std::string>> rows = {{"TIME", "GOROUTINE", "TASK", "CATEGORY", "MESSAGE"}};
+  for (const LogEntry& l : a.logs()) {
+    if (!LogMatches(l, text)) continue;
+    rows.push_back({GoDuration(l.ts_ns), std::to_string(l.g), l.task_id ? std::to_string(l.task_id) : "-",
+                    l.category, l.message});
+  }
+  // Times and ids right-aligned, the text columns left-aligned after them.
+  std::string out;
+  for (auto& r : rows) std::rotate(r.begin(), r.begin() + 3, r.end());
+  out = Table(rows, 2);
+  return out;
+}
+
+std::string LogsJson(const Annotations& a, std::string_view text) {
+  nlohmann::ordered_json j;
+  j["schema"] = "tracetool.logs.v1";
+  j["logs"] = nlohmann::ordered_json::array();
+  for (const LogEntry& l : a.logs()) {
+    if (!LogMatches(l, text)) continue;
+    j["logs"].push_back({{"ts_ns", l.ts_ns}, {"g", l.g}, {"task_id", l.task_id},
+                         {"category", l.category}, {"message", l.message}});
   }
   return j.dump(2) + "\n";
 }

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/analysis/annotations.h"
 #include "lib/analysis/goroutine_stats.h"
 
 namespace tracetool::analysis {
@@ -40,6 +41,25 @@ std::string GoroutinesText(const std::vector<GoroutineSummary>& gs, Column sort_
 std::string GoroutinesJson(const std::vector<GoroutineSummary>& gs);
 std::vector<GoroutineSummary> SelectGroup(const std::vector<GoroutineSummary>& gs,
                                           std::string_view group);
+
+// Percentile(sorted, 90): nearest-rank percentile of sorted values (0 if empty).
+int64_t Percentile(const std::vector<int64_t>& sorted, double p);
+
+// -tasks: task types (count, complete, duration percentiles of complete tasks, histogram).
+std::string TaskTypesText(const Annotations& a);
+std::string TaskTypesJson(const Annotations& a);
+// -tasks=TYPE: the tasks of one type ("all": every task), shortest first as Go lists them.
+std::string TasksText(const Annotations& a, std::string_view type);
+std::string TasksJson(const Annotations& a, std::string_view type);
+// -regions: region types by name and start location; -regions=TYPE: their instances.
+std::string RegionTypesText(const Annotations& a);
+std::string RegionTypesJson(const Annotations& a);
+std::string RegionsText(const Annotations& a, std::string_view type, Column sort_by);
+std::string RegionsJson(const Annotations& a, std::string_view type);
+// -logs[=TEXT]: user logs in time order, optionally only those whose category or message
+// contains TEXT.
+std::string LogsText(const Annotations& a, std::string_view text);
+std::string LogsJson(const Annotations& a, std::string_view text);
 
 }  // namespace tracetool::analysis
 

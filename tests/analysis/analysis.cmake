@@ -1,6 +1,7 @@
 # Analysis oracles (issue 6): tracetool's analyses against the pages Go 1.19's `go tool trace
 # -http` serves for the same trace (label `oracle`). One test per trace:
 #   analysis.goroutines.<trace>   -goroutines vs /goroutines and /goroutine?id=PC
+#   analysis.annotations.<trace>  -tasks/-regions vs /usertasks, /userregions, /userregion?type=&pc=
 # on the canned traces of Go 1.19 (except the Go 1.5 ones, whose stacks need the binary to get
 # names) and on the traces the tests/go programs write (fixture oracle_gotraces).
 set(_an_dir ${CMAKE_CURRENT_LIST_DIR})
@@ -8,14 +9,16 @@ set(_an_canned ${TRACETOOL_GO_ROOT}/src/internal/trace/testdata)
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 
 function(_analysis_add name trace fixture)
-  set(test analysis.goroutines.${name})
-  add_test(NAME ${test}
-    COMMAND ${Python3_EXECUTABLE} ${_an_dir}/goroutines_oracle.py $<TARGET_FILE:tracetool>
-            ${TRACETOOL_GO_ROOT} ${trace})
-  set_tests_properties(${test} PROPERTIES LABELS oracle TIMEOUT 300)
-  if(fixture)
-    set_tests_properties(${test} PROPERTIES FIXTURES_REQUIRED ${fixture})
-  endif()
+  foreach(kind goroutines annotations)
+    set(test analysis.${kind}.${name})
+    add_test(NAME ${test}
+      COMMAND ${Python3_EXECUTABLE} ${_an_dir}/${kind}_oracle.py $<TARGET_FILE:tracetool>
+              ${TRACETOOL_GO_ROOT} ${trace})
+    set_tests_properties(${test} PROPERTIES LABELS oracle TIMEOUT 300)
+    if(fixture)
+      set_tests_properties(${test} PROPERTIES FIXTURES_REQUIRED ${fixture})
+    endif()
+  endforeach()
 endfunction()
 
 foreach(name http_1_7_good http_1_9_good http_1_10_good http_1_11_good http_1_19_good

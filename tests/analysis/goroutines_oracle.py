@@ -16,40 +16,8 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 
-
-def go_int_div(a, b):  # Go truncates toward zero
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b > 0) else -q
-
-
-def nice(ns):
-    for limit, unit, div in ((10_000, "ns", 1), (10_000_000, "µs", 1000),
-                             (10_000_000_000, "ms", 1_000_000)):
-        if ns < limit:
-            return f"{go_int_div(ns, div)}{unit}"
-    return f"{go_int_div(ns, 1_000_000_000)}s "
-
-
-def percent(a, b):
-    return "" if b == 0 else "(%.1f%%)" % (a / b * 100)
-
-
-def barlen(a, b):
-    return "0" if b == 0 else "%.2f%%" % (a / b * 100)
-
-
-def fetch(port, path):
-    for attempt in range(50):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as r:
-                return r.read().decode("utf-8")
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"cannot fetch {path} from go tool trace")
+from gotrace_http import GoTraceServer, barlen, nice, percent
 
 
 def main():
@@ -60,24 +28,10 @@ def main():
     for g in ours:
         by_pc.setdefault(g["pc"], []).append(g)
 
-    env = dict(os.environ, BROWSER="/bin/true", GOROOT=goroot, HOME=tempfile.gettempdir())
-    gotrace = subprocess.run([f"{goroot}/bin/go", "env", "GOTOOLDIR"], capture_output=True,
-                             text=True, env=env, check=True).stdout.strip() + "/trace"
-    proc = subprocess.Popen([gotrace, "-http=127.0.0.1:0", trace], stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, env=env, text=True)
     failures = []
     checked = 0
-    try:
-        port = None
-        deadline = time.time() + 300
-        while port is None and time.time() < deadline:
-            line = proc.stderr.readline()
-            if not line:
-                raise RuntimeError("go tool trace exited before serving")
-            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-            if m:
-                port = m.group(1)
-        page = fetch(port, "/goroutines")
+    with GoTraceServer(goroot, trace) as go:
+        page = go.get("/goroutines")
         groups = re.findall(r'<a href="/goroutine\?id=(\d+)">([^<]*)</a> N=(\d+)', page)
         if len(groups) != len(by_pc):
             failures.append(f"group count: go {len(groups)}, tracetool {len(by_pc)}")
@@ -89,7 +43,7 @@ def main():
                 continue
             if mine and mine[0]["start_function"] != name:
                 failures.append(f"group {pc:#x}: go name {name!r}, tracetool {mine[0]['start_function']!r}")
-            gpage = fetch(port, f"/goroutine?id={pc}")
+            gpage = go.get("/goroutine", id=pc)
             rows = re.findall(r"<tr>\s*<td> <a href=\"/trace\?goid=(\d+)\">\d+</a> </td>(.*?)</tr>",
                               gpage, re.S)
             max_total = max((g["stats"]["total_ns"] for g in mine), default=0)
@@ -124,9 +78,6 @@ def main():
                                     f"    tracetool {want} {want_bars}")
             if len(rows) != len(mine):
                 failures.append(f"group {name}: go lists {len(rows)} goroutines, tracetool {len(mine)}")
-    finally:
-        proc.kill()
-        proc.wait()
     for f in failures[:20]:
         print("MISMATCH", f)
     print(f"goroutines oracle {os.path.basename(trace)}: {checked} goroutines compared, "

@@ -77,6 +77,16 @@ check "unknown group exits 2" test "$(rc "$TT" -goroutines=no.such.func "$T")" =
 check "-sort=sched works" test "$(rc "$TT" -goroutines -sort=sched "$T")" = 0
 check "unknown -sort exits 2" test "$(rc "$TT" -goroutines -sort=bogus "$T")" = 2
 check "two verbs exit 2" test "$(rc "$TT" -d -goroutines "$T")" = 2
+U=/usr/lib/go-1.19/src/internal/trace/testdata/user_task_region_1_19_good
+check "-tasks lists task types" sh -c "'$TT' -tasks '$U' | grep -q '^task0 '"
+check "-tasks=all lists tasks" sh -c "'$TT' -tasks=all '$U' | grep -q 'task0'"
+check "-regions lists region types" sh -c "'$TT' -regions '$U' | grep -q '^region0 '"
+check "-regions=TYPE lists instances" sh -c "'$TT' -regions=region1 '$U' | grep -q '^region1 '"
+check "-logs lists logs" sh -c "'$TT' -logs '$U' | grep -q '0123456789abcdef'"
+check "-logs=TEXT filters" sh -c "! '$TT' -logs=nomatch '$U' | grep -q '0123456789abcdef'"
+check "-tasks -json has its schema" sh -c "'$TT' -tasks -json '$U' | grep -q tracetool.task_types.v1"
+check "-regions -json has its schema" sh -c "'$TT' -regions -json '$U' | grep -q tracetool.region_types.v1"
+check "-logs -json has its schema" sh -c "'$TT' -logs -json '$U' | grep -q tracetool.logs.v1"
 
 echo "cli_test: $pass passed, $fail failed"
 [ "$fail" = 0 ]
