@@ -14,3 +14,4 @@ tracetool_fiber_test(fiber_scheduler_test ${PROJECT_SOURCE_DIR}/tests/fiber/sche
 tracetool_fiber_test(fiber_chan_test ${PROJECT_SOURCE_DIR}/tests/fiber/chan_test.cc)
 tracetool_fiber_test(fiber_sync_test ${PROJECT_SOURCE_DIR}/tests/fiber/sync_test.cc)
 tracetool_fiber_test(fiber_net_test ${PROJECT_SOURCE_DIR}/tests/fiber/net_test.cc)
+tracetool_fiber_test(fiber_gc_test ${PROJECT_SOURCE_DIR}/tests/fiber/gc_test.cc)
