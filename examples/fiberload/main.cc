@@ -1,7 +1,8 @@
 // fiberload: a mixed workload for lib/fiber that exercises every kind of blocking the runtime
 // knows (channels, select with timers, Mutex/RWMutex/Cond, WaitGroup, TCP on loopback,
-// Syscall() hand-off, sleeps, preemption of a CPU-bound fiber, stop-the-world pauses).
-// It is the program the tracer issue will use to write the demo trace.
+// Syscall() hand-off, sleeps, preemption of a CPU-bound fiber, stop-the-world pauses and
+// GC hooks driven by a toy collector). It is the program the tracer issue will use to write
+// the demo trace.
 //
 //   fiberload --duration=2s --procs=2
 #include <time.h>
@@ -17,12 +18,15 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "lib/fiber/chan.h"
 #include "lib/fiber/fiber.h"
+#include "lib/fiber/gc.h"
 #include "lib/fiber/net.h"
 #include "lib/fiber/sync.h"
 
@@ -36,7 +40,7 @@ constexpr const char* kUsage =
     "\n"
     "Runs a mixed lib/fiber workload for D (default 2s; units ms, s, m) on N Ps\n"
     "(default: $TT_FIBER_PROCS, $GOMAXPROCS, or the CPU count) and prints what ran.\n"
-    "LIST is a comma-separated subset of pipeline,select,sync,net,syscall,stw (default: all).\n"
+    "LIST is a comma-separated subset of pipeline,select,sync,net,syscall,stw,gc (default: all).\n"
     "\n"
     "examples:\n"
     "  fiberload --duration=2s --procs=2\n"
@@ -47,7 +51,7 @@ struct Flags {
   int procs = 0;
   size_t stack = 64 * 1024;
   bool quiet = false;
-  std::string loads = "pipeline,select,sync,net,syscall,stw";
+  std::string loads = "pipeline,select,sync,net,syscall,stw,gc";
   bool Has(std::string_view load) const { return loads.find(load) != std::string::npos; }
 };
 
@@ -125,6 +129,7 @@ struct Counters {
   std::atomic<uint64_t> sleeps{0};
   std::atomic<uint64_t> spin_iterations{0};
   std::atomic<uint64_t> stw_pauses{0};
+  std::atomic<uint64_t> gc_allocs{0};
 };
 
 // Channels: producer -> 4 workers -> collector, closed in order at shutdown.
@@ -376,6 +381,92 @@ void StwLoad(const std::atomic<bool>& stop, Counters* c, fiber::WaitGroup* wg) {
   });
 }
 
+// A toy mark-sweep "collector" over a table of simulated objects, driven by lib/fiber's GC
+// hooks: allocation triggers cycles with two stop-the-world phases, marking and assists.
+class ToyCollector : public fiber::Collector {
+ public:
+  void Alloc(size_t size, bool live) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      objs_.push_back({size, live, false});
+    }
+    fiber::NoteAlloc(size);
+  }
+  void StartCycle() override {
+    std::lock_guard<std::mutex> l(mu_);
+    for (Obj& o : objs_) o.marked = false;
+    cursor_ = 0;
+  }
+  bool MarkSome(size_t budget) override {
+    std::lock_guard<std::mutex> l(mu_);
+    for (size_t scanned = 0; cursor_ < objs_.size() && scanned < budget; cursor_++) {
+      scanned += objs_[cursor_].size;
+      objs_[cursor_].marked = objs_[cursor_].live;
+    }
+    return cursor_ == objs_.size();
+  }
+  size_t FinishMark() override {
+    std::lock_guard<std::mutex> l(mu_);
+    size_t live = 0;
+    for (Obj& o : objs_) {
+      o.marked = o.live;
+      live += o.live ? o.size : 0;
+    }
+    cursor_ = objs_.size();
+    return live;
+  }
+  size_t Sweep() override {
+    std::lock_guard<std::mutex> l(mu_);
+    size_t freed = 0;
+    std::vector<Obj> kept;
+    for (const Obj& o : objs_) {
+      if (o.marked || o.live) {
+        kept.push_back(o);
+      } else {
+        freed += o.size;
+      }
+    }
+    objs_.swap(kept);
+    return freed;
+  }
+
+ private:
+  struct Obj {
+    size_t size;
+    bool live;
+    bool marked;
+  };
+  std::mutex mu_;
+  std::vector<Obj> objs_;  // Guarded by mu_.
+  size_t cursor_ = 0;      // Guarded by mu_.
+};
+
+void GcLoad(const std::atomic<bool>& stop, Counters* c, fiber::WaitGroup* wg,
+            ToyCollector* heap) {
+  fiber::GcOptions o;
+  o.min_heap = 1 << 20;
+  fiber::SetCollector(heap, o);
+  auto mutators = std::make_shared<fiber::WaitGroup>();
+  for (int m = 0; m < 2; m++) {
+    mutators->Add(1);
+    fiber::Go([&stop, c, heap, mutators, m] {
+      for (int i = 0; !stop.load(); i++) {
+        heap->Alloc(64 + static_cast<size_t>((i * 31 + m) % 1024), i % 16 == 0);
+        c->gc_allocs.fetch_add(1, std::memory_order_relaxed);
+        if (i % 128 == 0) fiber::Yield();
+      }
+      mutators->Done();
+    });
+  }
+  wg->Add(1);
+  fiber::Go([mutators, wg] {
+    mutators->Wait();
+    fiber::GC();  // Let the last cycle finish before uninstalling.
+    fiber::SetCollector(nullptr);
+    wg->Done();
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -388,6 +479,8 @@ int main(int argc, char** argv) {
   opts.stack_size = flags.stack;
   const auto start = std::chrono::steady_clock::now();
   int procs = 0;
+  ToyCollector heap;
+  fiber::HeapStats heap_stats;
   fiber::Run(opts, [&] {
     procs = fiber::Procs();
     std::atomic<bool> stop{false};
@@ -399,10 +492,12 @@ int main(int argc, char** argv) {
     if (flags.Has("net")) NetLoad(stop, &c, &wg);
     if (flags.Has("syscall")) SyscallSleepSpin(stop, &c, &wg);
     if (flags.Has("stw")) StwLoad(stop, &c, &wg);
+    if (flags.Has("gc")) GcLoad(stop, &c, &wg, &heap);
     fiber::SleepFor(flags.duration);
     stop.store(true);
     quit.Close();
     wg.Wait();
+    heap_stats = fiber::ReadHeapStats();
   });
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -419,6 +514,10 @@ int main(int argc, char** argv) {
     printf("  sleeps           %" PRIu64 "\n", c.sleeps.load());
     printf("  spin iterations  %" PRIu64 "\n", c.spin_iterations.load());
     printf("  stw pauses       %" PRIu64 "\n", c.stw_pauses.load());
+    printf("  gc allocations   %" PRIu64 " (cycles %" PRIu64 ", assists %" PRIu64
+           ", live %" PRIu64 " B, goal %" PRIu64 " B)\n",
+           c.gc_allocs.load(), heap_stats.cycles, heap_stats.assists, heap_stats.heap_marked,
+           heap_stats.heap_goal);
     printf("runtime: fibers=%" PRIu64 " threads=%" PRIu64 " steals=%" PRIu64
            " syscall_retakes=%" PRIu64 " preempt_requests=%" PRIu64 " leaked=%" PRIu64 "\n",
            st.fibers_created, st.ms, st.steals, st.syscall_retakes, st.preempt_requests,

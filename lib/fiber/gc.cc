@@ -114,6 +114,10 @@ void SetCollector(Collector* c, GcOptions options) {
   if (static_cast<Phase>(s.phase.load()) != Phase::kOff) {
     internal::Throw("SetCollector while a GC cycle is running");
   }
+  if (c == nullptr) {
+    s.collector.store(nullptr);  // Keep the statistics of the last collector readable.
+    return;
+  }
   s.options = options;
   s.heap_alloc.store(0);
   s.heap_marked.store(0);

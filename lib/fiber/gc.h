@@ -43,8 +43,9 @@ struct GcOptions {
   size_t min_heap = 4 * 1024 * 1024;    // Goal floor (Go's 4 MiB heapminimum).
 };
 
-// SetCollector() installs c (null uninstalls) and resets heap accounting. Must be called from a
-// fiber while no cycle is running; c must outlive its installation.
+// SetCollector() installs c and resets heap accounting, or with null uninstalls the collector
+// (ReadHeapStats() keeps reporting its last numbers). Must be called from a fiber while no
+// cycle is running; c must outlive its installation.
 void SetCollector(Collector* c, GcOptions options = GcOptions());
 
 // NoteAlloc()/NoteFree() are the allocation hooks: they account heap bytes. NoteAlloc may start
