@@ -42,7 +42,8 @@ class PollFd {
   // Close() ran concurrently.
   int WaitRead();
   int WaitWrite();
-  // Close() unregisters (waking any waiter with ECANCELED); it does not close the fd.
+  // Close() unregisters (waking a fiber parked in WaitRead/WaitWrite with ECANCELED); it does
+  // not close the fd. It must not race with the start of a wait on the same PollFd.
   void Close();
   int fd() const { return fd_; }
 

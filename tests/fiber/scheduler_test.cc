@@ -308,8 +308,12 @@ TEST(SyscallTest, HandoffFreesTheOnlyP) {
     Go([&] {
       Syscall([&] {
         in_syscall.store(true);
-        struct timespec ts {0, 200 * 1000 * 1000};
-        nanosleep(&ts, nullptr);
+        // Block (in 1 ms naps) until the other fiber has provably run, or give up after 30 s:
+        // the assertion below then fails instead of the test depending on sysmon's timing.
+        for (int i = 0; i < 30000 && progress_during_syscall.load() == 0; i++) {
+          struct timespec ts {0, 1000 * 1000};
+          nanosleep(&ts, nullptr);
+        }
         syscall_done.store(true);
       });
       wg.Done();
