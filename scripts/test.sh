@@ -50,7 +50,9 @@ banner() {
 
 want() { [[ " $STAGES " == *" $1 "* ]]; }
 
-# record STAGE RC START [NPASS NFAIL]: one line for the summary, and the counts.
+# record STAGE RC START [NPASS NFAIL]: one line for the summary, and the counts. $NOTE, if set,
+# is appended to the summary line (and cleared).
+NOTE=""
 record() {
   local stage=$1 rc=$2 start=$3 np=${4:-} nf=${5:-}
   local dt=$((SECONDS - start))
@@ -61,7 +63,9 @@ record() {
   FAILED=$((FAILED + nf))
   local verdict=ok
   [[ $rc -ne 0 ]] && verdict="FAILED (exit $rc)"
-  REPORT+=("$(printf '%-6s %-18s %5ds   %s passed, %s failed' "$stage" "$verdict" "$dt" "$np" "$nf")")
+  REPORT+=("$(printf '%-6s %-18s %5ds   %s passed, %s failed%s' "$stage" "$verdict" "$dt" "$np" "$nf" \
+    "${NOTE:+   ($NOTE)}")")
+  NOTE=
   echo "-- stage $stage: $verdict in ${dt}s"
 }
 
@@ -178,6 +182,8 @@ if want fuzz; then
       echo "!! the fuzzer found a crash: inputs in $artifacts/ (add each to testdata/corrupt/):"
       ls -l "$artifacts"
     fi
+    execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$LOGDIR/fuzz.log" | tail -n 1)
+    NOTE="${execs:-?} executions, $(ls "$artifacts" | wc -l) crash inputs"
     record fuzz $rc $t
     t2=$SECONDS
     echo "-- replaying testdata/corrupt/ ($(ls testdata/corrupt | wc -l) files) under ASan+UBSan+libFuzzer"
@@ -185,7 +191,9 @@ if want fuzz; then
       > "$LOGDIR/fuzz-replay.log" 2>&1
     rc=$?
     [[ $rc -ne 0 ]] && tail -n 60 "$LOGDIR/fuzz-replay.log"
-    echo "$(grep -c '^Running: ' "$LOGDIR/fuzz-replay.log") inputs replayed, exit $rc"
+    replayed=$(grep -c '^Running: ' "$LOGDIR/fuzz-replay.log")
+    echo "$replayed inputs replayed, exit $rc"
+    NOTE="$replayed inputs of testdata/corrupt"
     record replay $rc $t2
   else
     build_failed fuzz $t $?
