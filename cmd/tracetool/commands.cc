@@ -10,6 +10,7 @@
 #include "lib/analysis/blocking_profile.h"
 #include "lib/analysis/go_state_machine.h"
 #include "lib/analysis/goroutine_stats.h"
+#include "lib/analysis/mmu.h"
 #include "lib/analysis/report.h"
 #include "lib/analysis/text_dump.h"
 #include "lib/parser/input.h"
@@ -69,11 +70,46 @@ int Run(const Options& opts) {
     return kExitUsage;
   }
   const int verbs = (opts.pprof.empty() ? 0 : 1) + (opts.dump ? 1 : 0) + (opts.goroutines ? 1 : 0) +
-                    (opts.tasks ? 1 : 0) + (opts.regions ? 1 : 0) + (opts.logs ? 1 : 0);
+                    (opts.tasks ? 1 : 0) + (opts.regions ? 1 : 0) + (opts.logs ? 1 : 0) +
+                    (opts.mmu ? 1 : 0);
   if (verbs > 1) {
     fprintf(stderr,
-            "tracetool: give one of -d, -pprof=MODE, -goroutines, -tasks, -regions, -logs at a "
-            "time\n");
+            "tracetool: give one of -d, -pprof=MODE, -goroutines, -tasks, -regions, -logs, -mmu "
+            "at a time\n");
+    return kExitUsage;
+  }
+  // -mmu: Go's UI default is the system view, stw|background|assist.
+  uint32_t util_flags = analysis::UtilFlags::kSTW | analysis::UtilFlags::kBackground |
+                        analysis::UtilFlags::kAssist;
+  std::vector<int64_t> mmu_windows;
+  if (opts.mmu) {
+    if (!opts.mmu_flags.empty()) {
+      std::string bad;
+      auto f = analysis::ParseUtilFlags(opts.mmu_flags, &bad);
+      if (!f) {
+        fprintf(stderr,
+                "tracetool: -mmu: unknown flag %s (want perProc, stw, background, assist, sweep, "
+                "joined by | or ,)\n",
+                bad.c_str());
+        return kExitUsage;
+      }
+      util_flags = *f;
+    }
+    std::string_view ws = opts.mmu_windows;
+    while (!ws.empty()) {
+      size_t comma = ws.find(',');
+      std::string_view w = ws.substr(0, comma);
+      auto d = analysis::ParseGoDuration(w);
+      if (!d) {
+        fprintf(stderr, "tracetool: -mmu-window: bad duration %.*s (e.g. 10ms, 500us, 1s)\n",
+                static_cast<int>(w.size()), w.data());
+        return kExitUsage;
+      }
+      mmu_windows.push_back(*d);
+      ws = comma == std::string_view::npos ? std::string_view() : ws.substr(comma + 1);
+    }
+  } else if (!opts.mmu_windows.empty()) {
+    fprintf(stderr, "tracetool: -mmu-window needs -mmu\n");
     return kExitUsage;
   }
   const bool annotations = opts.tasks || opts.regions || opts.logs;
@@ -97,7 +133,7 @@ int Run(const Options& opts) {
               opts.pprof.c_str());
       return kExitUsage;
     }
-  } else if (!opts.dump && !opts.goroutines && !annotations) {
+  } else if (!opts.dump && !opts.goroutines && !annotations && !opts.mmu) {
     fprintf(stderr,
             "tracetool: nothing to do: give -d to dump events, -pprof=net|sync|syscall|sched or "
             "-goroutines (see tracetool -h)\n");
@@ -125,6 +161,8 @@ int Run(const Options& opts) {
   if (opts.goroutines || annotations) gstats = std::make_unique<analysis::GoroutineStats>(reader.get());
   if (annotations) ann = std::make_unique<analysis::Annotations>(reader.get());
   int64_t last_ts = 0;
+  std::unique_ptr<analysis::MutatorUtilization> mu;
+  if (opts.mmu) mu = std::make_unique<analysis::MutatorUtilization>(util_flags);
   parser::Event ev;
   while (true) {
     bool done = false;
@@ -137,6 +175,10 @@ int Run(const Options& opts) {
     if (done) break;
     if (mode) {
       analysis::GoStateMachine::OnEvent(ev, &profile);
+    } else if (mu) {
+      st = mu->OnEvent(ev, *reader);
+      if (!st.ok()) return Fail(name, st);
+      last_ts = ev.ts;
     } else if (gstats) {
       gstats->OnEvent(ev);
       if (ann) ann->OnEvent(ev);
@@ -147,6 +189,12 @@ int Run(const Options& opts) {
     }
   }
   if (mode) out.Write(BuildPprof(*reader, profile));
+  if (mu) {
+    mu->Finish(last_ts);
+    analysis::MMUCurve curve(mu->series());
+    out.Write(opts.json ? analysis::MMUJson(curve, util_flags, mmu_windows)
+                        : analysis::MMUText(curve, util_flags, mmu_windows));
+  }
   if (ann) {
     gstats->Finish();
     ann->Finish(*gstats, last_ts);

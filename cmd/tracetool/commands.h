@@ -26,6 +26,9 @@ struct Options {
   std::string region_type;
   bool logs = false;        // -logs[=TEXT]
   std::string log_text;
+  bool mmu = false;         // -mmu[=FLAGS]
+  std::string mmu_flags;
+  std::string mmu_windows;  // -mmu-window=DUR[,DUR...]
   bool json = false;        // -json: analyses print JSON instead of text tables
   std::string sort;         // -sort=COLUMN for analysis tables
 };

@@ -22,6 +22,7 @@ Examples:
   tracetool -goroutines=main.worker -json trace.out  # one group's goroutines, as JSON
   tracetool -tasks trace.out                       # user task types: count, latency percentiles
   tracetool -regions=fetch trace.out               # every "fetch" region with its time breakdown
+  tracetool -mmu -mmu-window=10ms trace.out        # GC's minimum mutator utilization, worst 10ms windows
   zstd -c trace.out | tracetool -d -               # compressed input (zstd, gzip) and stdin work too
 
 Flags take one or two dashes: -pprof=sched and --pprof=sched are the same.
@@ -42,7 +43,7 @@ std::vector<std::string> GoStyleArgs(int argc, char** argv) {
     // The analysis flags take a value only with '=' (a bare one means "all"), so that
     // "tracetool -goroutines trace.out" keeps trace.out as the trace.
     bool bare = false;
-    for (const char* f : {"goroutines", "tasks", "regions", "logs"}) {
+    for (const char* f : {"goroutines", "tasks", "regions", "logs", "mmu"}) {
       if (a == std::string("-") + f || a == std::string("--") + f) {
         out.push_back(std::string("--") + f + "=*");
         bare = true;
@@ -92,6 +93,14 @@ int main(int argc, char** argv) {
       ->type_name("[=TYPE]");
   app.add_option("--logs", logs, "User logs in time order; =TEXT keeps those containing TEXT")
       ->type_name("[=TEXT]");
+  std::optional<std::string> mmu;
+  app.add_option("--mmu", mmu,
+                 "Minimum mutator utilization curve; =FLAGS picks what counts as GC: perProc, stw, "
+                 "background, assist, sweep joined by | or , (default stw|background|assist)")
+      ->type_name("[=FLAGS]");
+  app.add_option("--mmu-window", opts.mmu_windows,
+                 "With -mmu: also list the 10 worst windows of each DURATION (e.g. 10ms,100ms)")
+      ->type_name("DUR[,DUR]");
   app.add_flag("--json", opts.json, "Analyses print JSON (documented schema) instead of tables");
   app.add_option("--sort", opts.sort,
                  "Sort analysis tables by total, exec, sched, io, block, syscall, sweep, gc, "
@@ -124,5 +133,6 @@ int main(int argc, char** argv) {
   take(tasks, &opts.tasks, &opts.task_type);
   take(regions, &opts.regions, &opts.region_type);
   take(logs, &opts.logs, &opts.log_text);
+  take(mmu, &opts.mmu, &opts.mmu_flags);
   return tracetool::cli::Run(opts);
 }

@@ -1,6 +1,7 @@
 #include "lib/analysis/report.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cinttypes>
 #include <cstdio>
@@ -514,6 +515,104 @@ std::string LogsJson(const Annotations& a, std::string_view text) {
     if (!LogMatches(l, text)) continue;
     j["logs"].push_back({{"ts_ns", l.ts_ns}, {"g", l.g}, {"task_id", l.task_id},
                          {"category", l.category}, {"message", l.message}});
+  }
+  return j.dump(2) + "\n";
+}
+
+std::optional<int64_t> ParseGoDuration(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  if (i == 0) return std::nullopt;
+  double v = 0;
+  try {
+    v = std::stod(std::string(s.substr(0, i)));
+  } catch (...) {
+    return std::nullopt;
+  }
+  const std::string_view unit = s.substr(i);
+  double mult;
+  if (unit.empty() || unit == "ns") {
+    mult = 1;
+  } else if (unit == "us" || unit == "\xc2\xb5s") {
+    mult = 1e3;
+  } else if (unit == "ms") {
+    mult = 1e6;
+  } else if (unit == "s") {
+    mult = 1e9;
+  } else if (unit == "m") {
+    mult = 60e9;
+  } else if (unit == "h") {
+    mult = 3600e9;
+  } else {
+    return std::nullopt;
+  }
+  const double ns = v * mult;
+  if (!(ns >= 1) || ns > 9.2e18) return std::nullopt;
+  return static_cast<int64_t>(std::llround(ns));
+}
+
+std::string UtilFlagsString(uint32_t flags) {
+  std::string out;
+  auto add = [&](uint32_t bit, const char* name) {
+    if (!(flags & bit)) return;
+    if (!out.empty()) out += "|";
+    out += name;
+  };
+  add(UtilFlags::kPerProc, "perProc");
+  add(UtilFlags::kSTW, "stw");
+  add(UtilFlags::kBackground, "background");
+  add(UtilFlags::kAssist, "assist");
+  add(UtilFlags::kSweep, "sweep");
+  return out.empty() ? "none" : out;
+}
+
+namespace {
+std::string Percent(double u) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%.4f%%", u * 100);
+  return buf;
+}
+}  // namespace
+
+std::string MMUText(const MMUCurve& curve, uint32_t flags, const std::vector<int64_t>& windows) {
+  if (curve.empty()) return "no mutator utilization data (the trace has no Gomaxprocs event)\n";
+  MMUPlot plot = PlotMMU(curve);
+  std::string out = "Minimum mutator utilization, counting " + UtilFlagsString(flags) +
+                    ((flags & UtilFlags::kPerProc) ? " (per P)" : " (whole program)") + "\n";
+  std::vector<std::vector<std::string>> rows = {{"WINDOW", "MMU"}};
+  for (const auto& [w, m] : plot.curve) rows.push_back({GoDuration(w), Percent(m)});
+  out += Table(rows);
+  for (int64_t w : windows) {
+    out += "\nWorst " + GoDuration(w) + " windows:\n";
+    std::vector<std::vector<std::string>> wr = {{"START", "END", "MUTATOR UTILIZATION"}};
+    for (const UtilWindow& u : curve.Examples(w, 10)) {
+      wr.push_back({GoDuration(u.time), GoDuration(u.time + w), Percent(u.mutator_util)});
+    }
+    out += Table(wr);
+  }
+  return out;
+}
+
+std::string MMUJson(const MMUCurve& curve, uint32_t flags, const std::vector<int64_t>& windows) {
+  nlohmann::ordered_json j;
+  j["schema"] = "tracetool.mmu.v1";
+  j["flags"] = UtilFlagsString(flags);
+  MMUPlot plot = PlotMMU(curve);
+  j["x_min_ns"] = plot.x_min;
+  j["x_max_ns"] = plot.x_max;
+  j["curve"] = nlohmann::ordered_json::array();
+  for (const auto& [w, m] : plot.curve) j["curve"].push_back({w, m});
+  j["worst"] = nlohmann::ordered_json::array();
+  for (int64_t w : windows) {
+    nlohmann::ordered_json e;
+    e["window_ns"] = w;
+    e["windows"] = nlohmann::ordered_json::array();
+    if (!curve.empty()) {
+      for (const UtilWindow& u : curve.Examples(w, 10)) {
+        e["windows"].push_back({{"time_ns", u.time}, {"mutator_util", u.mutator_util}});
+      }
+    }
+    j["worst"].push_back(std::move(e));
   }
   return j.dump(2) + "\n";
 }

@@ -11,6 +11,7 @@
 
 #include "lib/analysis/annotations.h"
 #include "lib/analysis/goroutine_stats.h"
+#include "lib/analysis/mmu.h"
 
 namespace tracetool::analysis {
 
@@ -60,6 +61,16 @@ std::string RegionsJson(const Annotations& a, std::string_view type);
 // contains TEXT.
 std::string LogsText(const Annotations& a, std::string_view text);
 std::string LogsJson(const Annotations& a, std::string_view text);
+
+// ParseGoDuration("10ms") == 10'000'000 (units ns, us, µs, ms, s, m, h; decimals allowed; a bare
+// number is nanoseconds). nullopt if malformed or not positive.
+std::optional<int64_t> ParseGoDuration(std::string_view s);
+// UtilFlagsString(flags) == "stw|background|assist" (Go's words).
+std::string UtilFlagsString(uint32_t flags);
+
+// -mmu: the MMU curve and, for each of `windows`, the 10 worst windows.
+std::string MMUText(const MMUCurve& curve, uint32_t flags, const std::vector<int64_t>& windows);
+std::string MMUJson(const MMUCurve& curve, uint32_t flags, const std::vector<int64_t>& windows);
 
 }  // namespace tracetool::analysis
 

@@ -58,10 +58,10 @@ class GoTraceServer:
             raise RuntimeError("go tool trace did not start serving")
         return self
 
-    def get(self, path, **query):
+    def get(self, path, attempts=50, **query):
         if query:
             path += "?" + urllib.parse.urlencode(query)
-        for _ in range(50):
+        for _ in range(attempts):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=120) as r:
                     return r.read().decode("utf-8")

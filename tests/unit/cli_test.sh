@@ -86,6 +86,12 @@ check "-logs lists logs" sh -c "'$TT' -logs '$U' | grep -q '0123456789abcdef'"
 check "-logs=TEXT filters" sh -c "! '$TT' -logs=nomatch '$U' | grep -q '0123456789abcdef'"
 check "-tasks -json has its schema" sh -c "'$TT' -tasks -json '$U' | grep -q tracetool.task_types.v1"
 check "-regions -json has its schema" sh -c "'$TT' -regions -json '$U' | grep -q tracetool.region_types.v1"
+check "-mmu prints the curve" sh -c "'$TT' -mmu '$BIG' | grep -q '^WINDOW'"
+check "-mmu=FLAGS works" test "$(rc "$TT" -mmu=perProc,stw,sweep "$BIG")" = 0
+check "-mmu-window lists worst windows" sh -c "'$TT' -mmu -mmu-window=1ms '$BIG' | grep -q 'Worst 1ms windows'"
+check "-mmu -json has its schema" sh -c "'$TT' -mmu -json '$BIG' | grep -q tracetool.mmu.v1"
+check "unknown -mmu flag exits 2" test "$(rc "$TT" -mmu=bogus "$BIG")" = 2
+check "bad -mmu-window exits 2" test "$(rc "$TT" -mmu -mmu-window=soon "$BIG")" = 2
 check "-logs -json has its schema" sh -c "'$TT' -logs -json '$U' | grep -q tracetool.logs.v1"
 
 echo "cli_test: $pass passed, $fail failed"
