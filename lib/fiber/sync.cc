@@ -37,40 +37,79 @@ using internal::G;
 namespace {
 constexpr uint32_t kLocked = 1;
 constexpr uint32_t kWaiters = 2;
+// Go's starvationThresholdNs: a waiter older than this gets the lock handed to it.
+constexpr int64_t kStarvationNs = 1000 * 1000;
 }  // namespace
 
+// A parked Lock() caller; lives on its stack.
+struct Mutex::Waiter {
+  G* g = nullptr;
+  Waiter* next = nullptr;
+  int64_t since = 0;     // When it first started waiting.
+  bool handoff = false;  // Set by UnlockSlow: the lock is already ours.
+};
+
 bool Mutex::TryLock() {
-  uint32_t expect = 0;
-  return state_.compare_exchange_strong(expect, kLocked, std::memory_order_acquire);
+  uint32_t s = state_.load(std::memory_order_relaxed);
+  while ((s & kLocked) == 0) {
+    if (state_.compare_exchange_weak(s, s | kLocked, std::memory_order_acquire)) return true;
+  }
+  return false;
 }
 
 void Mutex::Lock() {
   PreemptionPoint();
-  if (TryLock()) return;
+  uint32_t expect = 0;
+  if (state_.compare_exchange_strong(expect, kLocked, std::memory_order_acquire)) return;
   LockSlow();
 }
 
 void Mutex::LockSlow() {
-  // A short optimistic spin: critical sections under fiber mutexes are usually short.
-  for (int i = 0; i < 4; i++) {
-    if (state_.load(std::memory_order_relaxed) == 0 && TryLock()) return;
-  }
   G* gp = internal::MustGetG();
-  lock_.Acquire();
+  Waiter w;
+  w.g = gp;
+  bool requeue = false;
   for (;;) {
-    uint32_t s = state_.load(std::memory_order_relaxed);
-    if ((s & kLocked) == 0) {
-      if (state_.compare_exchange_weak(s, s | kLocked, std::memory_order_acquire)) {
-        lock_.Release();
-        return;
-      }
-      continue;
+    // A short optimistic spin: critical sections under fiber mutexes are usually short.
+    for (int i = 0; i < 4; i++) {
+      if (TryLock()) return;
     }
-    if (state_.compare_exchange_weak(s, s | kWaiters, std::memory_order_relaxed)) break;
+    lock_.Acquire();
+    bool acquired = false;
+    for (;;) {
+      uint32_t s = state_.load(std::memory_order_relaxed);
+      if ((s & kLocked) == 0) {
+        if (state_.compare_exchange_weak(s, s | kLocked, std::memory_order_acquire)) {
+          acquired = true;
+          break;
+        }
+        continue;
+      }
+      if (state_.compare_exchange_weak(s, s | kWaiters, std::memory_order_relaxed)) break;
+    }
+    if (acquired) {
+      lock_.Release();
+      return;
+    }
+    if (w.since == 0) w.since = internal::Nanotime();
+    w.handoff = false;
+    if (requeue) {  // Lost the race after a wake-up: go to the front, as Go does.
+      w.next = head_;
+      head_ = &w;
+      if (!tail_) tail_ = &w;
+    } else {
+      w.next = nullptr;
+      if (tail_) {
+        tail_->next = &w;
+      } else {
+        head_ = &w;
+      }
+      tail_ = &w;
+    }
+    internal::Gopark(internal::ParkUnlock, &lock_, WaitReason::kSyncMutexLock);
+    if (w.handoff) return;  // Starvation mode: UnlockSlow kept the lock locked for us.
+    requeue = true;
   }
-  waiters_.Push(gp);
-  internal::Gopark(internal::ParkUnlock, &lock_, WaitReason::kSyncMutexLock);
-  // Ownership was handed to us by UnlockSlow; state_ stayed locked.
 }
 
 void Mutex::Unlock() {
@@ -86,16 +125,25 @@ void Mutex::UnlockSlow() {
     lock_.Release();
     internal::Throw("sync: unlock of unlocked mutex");
   }
-  G* next = waiters_.Pop();
-  if (next == nullptr) {
+  Waiter* w = head_;
+  if (w == nullptr) {
     state_.store(0, std::memory_order_release);
     lock_.Release();
     return;
   }
-  // Hand off: stays locked; keep the waiter bit only if more are queued.
-  state_.store(waiters_.empty() ? kLocked : (kLocked | kWaiters), std::memory_order_release);
+  head_ = w->next;
+  if (!head_) tail_ = nullptr;
+  w->next = nullptr;
+  const uint32_t waiters = head_ ? kWaiters : 0;
+  G* g = w->g;
+  if (internal::Nanotime() - w->since > kStarvationNs) {
+    w->handoff = true;  // Hand off: stays locked, now owned by w.
+    state_.store(kLocked | waiters, std::memory_order_release);
+  } else {
+    state_.store(waiters, std::memory_order_release);  // Unlocked: w competes for it.
+  }
   lock_.Release();
-  internal::Ready(next);
+  internal::Ready(g);
 }
 
 void RWMutex::Lock() {

@@ -9,8 +9,9 @@
 //   wg.Wait();
 //
 // Blocking parks the fiber, never the thread; all blocking calls are fiber-only.
-// Mutex hands ownership directly to the longest waiter (Go's starvation mode, always on):
-// fair and free of lost wake-ups, at some cost in throughput under heavy contention.
+// Mutex has Go's two modes: normally Unlock wakes the first waiter, which then competes with
+// running fibers for the lock (barging keeps throughput up); a waiter that has waited > 1 ms
+// gets the lock handed to it directly (starvation mode), so nobody waits forever.
 // Not provided: TryLock on RWMutex, timed waits, recursive locking (a fatal deadlock, as in Go).
 #ifndef TRACETOOL_LIB_FIBER_SYNC_H_
 #define TRACETOOL_LIB_FIBER_SYNC_H_
@@ -47,11 +48,13 @@ class Mutex {
   void Unlock();
 
  private:
+  struct Waiter;
   void LockSlow();
   void UnlockSlow();
   std::atomic<uint32_t> state_{0};  // Bit 0 locked, bit 1 waiters queued.
   internal::Lock lock_;
-  internal::GQueue waiters_;        // Guarded by lock_.
+  Waiter* head_ = nullptr;          // FIFO of parked waiters. Guarded by lock_.
+  Waiter* tail_ = nullptr;          // Guarded by lock_.
 };
 
 // Writer-preferring reader/writer lock: once a writer waits, new readers wait too (Go's rule).
