@@ -25,7 +25,12 @@ const std::string& Status::message() const {
 
 std::string Status::ToString() const {
   if (ok()) return "ok";
-  return "[" + std::string(TagName(rep_->tag)) + "] " + rep_->message;
+  // Built with append: GCC 12 warns (-Wrestrict, a false positive) on the operator+ chain.
+  std::string out = "[";
+  out.append(TagName(rep_->tag));
+  out.append("] ");
+  out.append(rep_->message);
+  return out;
 }
 
 Status ErrStatus(ErrorTag tag, const char* fmt, ...) {
