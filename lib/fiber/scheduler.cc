@@ -827,7 +827,7 @@ top:
 }
 
 void Shutdown();
-void GfPut(G* gp);
+void GfPut(P* pp, G* gp);
 
 // What g0 does after gp switched to it. Returns a G to run immediately, or null.
 G* HandleAction(M* m, G* gp) {
@@ -872,7 +872,7 @@ G* HandleAction(M* m, G* gp) {
       CasGStatus(gp, GStatus::kRunning, GStatus::kDead);
       stat_fibers_live.fetch_sub(1, std::memory_order_relaxed);
       const bool is_main = static_cast<int64_t>(gp->goid.load()) == sched.main_goid;
-      GfPut(gp);
+      GfPut(m->p, gp);
       if (is_main) Shutdown();
       return nullptr;
     }
@@ -1012,19 +1012,56 @@ void Shutdown() {
 
 void GEntry(void* arg);
 
-G* GfGet() {
-  LockGuard g(&sched.glock);
-  G* gp = sched.gfree;
-  if (gp) sched.gfree = gp->schedlink;
+// Dead Gs are cached per P (owner only, no lock) and spill to / refill from the global list
+// in batches of 32, as Go's gfput/gfget do: spawning is then lock-free in the common case.
+constexpr int32_t kGfreeBatch = 32;
+
+G* GfGet(P* pp) {
+  if (pp == nullptr) {
+    LockGuard g(&sched.glock);
+    G* gp = sched.gfree;
+    if (gp) sched.gfree = gp->schedlink;
+    return gp;
+  }
+  if (pp->gfree == nullptr) {
+    LockGuard g(&sched.glock);
+    while (pp->gfree_count < kGfreeBatch && sched.gfree) {
+      G* gp = sched.gfree;
+      sched.gfree = gp->schedlink;
+      gp->schedlink = pp->gfree;
+      pp->gfree = gp;
+      pp->gfree_count++;
+    }
+  }
+  G* gp = pp->gfree;
+  if (gp) {
+    pp->gfree = gp->schedlink;
+    pp->gfree_count--;
+  }
   return gp;
 }
 
-void GfPut(G* gp) {
+void GfPut(P* pp, G* gp) {
   gp->fn = nullptr;
   gp->m = nullptr;
-  LockGuard g(&sched.glock);
-  gp->schedlink = sched.gfree;
-  sched.gfree = gp;
+  if (pp == nullptr) {
+    LockGuard g(&sched.glock);
+    gp->schedlink = sched.gfree;
+    sched.gfree = gp;
+    return;
+  }
+  gp->schedlink = pp->gfree;
+  pp->gfree = gp;
+  if (++pp->gfree_count >= 2 * kGfreeBatch) {
+    LockGuard g(&sched.glock);
+    while (pp->gfree_count > kGfreeBatch) {
+      G* g1 = pp->gfree;
+      pp->gfree = g1->schedlink;
+      pp->gfree_count--;
+      g1->schedlink = sched.gfree;
+      sched.gfree = g1;
+    }
+  }
 }
 
 G* MalG() {
@@ -1055,7 +1092,8 @@ void GEntry(void* arg) {
 }
 
 G* NewProc(std::function<void()> fn, void* caller_pc) {
-  G* gp = GfGet();
+  M* m = GetM();
+  G* gp = GfGet(m ? m->p : nullptr);
   if (gp == nullptr) gp = MalG();
 #if TT_ASAN
   __asan_unpoison_memory_region(gp->stack.lo, gp->stack.size);
@@ -1090,6 +1128,13 @@ void ProcResize(M* m, int32_t nprocs) {
     P* pp = sched.allp[i].load();
     bool inherit;
     while (G* gp = RunqGet(pp, &inherit)) GlobRunqPut(gp);
+    LockGuard gl(&sched.glock);
+    while (G* gp = pp->gfree) {
+      pp->gfree = gp->schedlink;
+      gp->schedlink = sched.gfree;
+      sched.gfree = gp;
+    }
+    pp->gfree_count = 0;
     pp->status.store(static_cast<uint32_t>(PStatus::kDead));
   }
   sched.gomaxprocs.store(nprocs);

@@ -82,6 +82,8 @@ struct P {
   std::atomic<G*> runnext{nullptr};
   std::atomic<G*> curg{nullptr};            // Fiber running on this P, for sysmon's preemption.
   uint32_t fastrand = 0;                    // Owner only.
+  G* gfree = nullptr;                       // Local cache of dead Gs (Go's p.gFree). Owner only.
+  int32_t gfree_count = 0;                  // Owner only.
 
   // Sysmon's private view (Go's sysmontick).
   uint32_t sysmon_schedtick = 0;
