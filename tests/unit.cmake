@@ -11,3 +11,8 @@ tracetool_cc_test(NAME profile_builder_test
   SRCS ${CMAKE_CURRENT_LIST_DIR}/unit/profile_builder_test.cc
   DEPS tracetool::pprof_export ZLIB::ZLIB
   LABELS unit)
+
+tracetool_cc_test(NAME analysis_test
+  SRCS ${CMAKE_CURRENT_LIST_DIR}/unit/analysis_test.cc
+  DEPS tracetool::analysis
+  LABELS unit)

@@ -71,11 +71,11 @@ int Run(const Options& opts) {
   }
   const int verbs = (opts.pprof.empty() ? 0 : 1) + (opts.dump ? 1 : 0) + (opts.goroutines ? 1 : 0) +
                     (opts.tasks ? 1 : 0) + (opts.regions ? 1 : 0) + (opts.logs ? 1 : 0) +
-                    (opts.mmu ? 1 : 0);
+                    (opts.mmu ? 1 : 0) + (opts.schedlat ? 1 : 0);
   if (verbs > 1) {
     fprintf(stderr,
-            "tracetool: give one of -d, -pprof=MODE, -goroutines, -tasks, -regions, -logs, -mmu "
-            "at a time\n");
+            "tracetool: give one of -d, -pprof=MODE, -goroutines, -tasks, -regions, -logs, -mmu, "
+            "-schedlat at a time\n");
     return kExitUsage;
   }
   // -mmu: Go's UI default is the system view, stw|background|assist.
@@ -129,11 +129,12 @@ int Run(const Options& opts) {
   if (!opts.pprof.empty()) {
     mode = analysis::ParseProfileMode(opts.pprof);
     if (!mode) {
-      fprintf(stderr, "tracetool: unknown pprof type %s (want net, sync, syscall or sched)\n",
+      fprintf(stderr,
+              "tracetool: unknown pprof type %s (want net, sync, syscall, sched or schedlat)\n",
               opts.pprof.c_str());
       return kExitUsage;
     }
-  } else if (!opts.dump && !opts.goroutines && !annotations && !opts.mmu) {
+  } else if (!opts.dump && !opts.goroutines && !annotations && !opts.mmu && !opts.schedlat) {
     fprintf(stderr,
             "tracetool: nothing to do: give -d to dump events, -pprof=net|sync|syscall|sched or "
             "-goroutines (see tracetool -h)\n");
@@ -163,6 +164,8 @@ int Run(const Options& opts) {
   int64_t last_ts = 0;
   std::unique_ptr<analysis::MutatorUtilization> mu;
   if (opts.mmu) mu = std::make_unique<analysis::MutatorUtilization>(util_flags);
+  std::unique_ptr<analysis::SchedLatency> schedlat;
+  if (opts.schedlat) schedlat = std::make_unique<analysis::SchedLatency>(reader.get());
   parser::Event ev;
   while (true) {
     bool done = false;
@@ -175,6 +178,8 @@ int Run(const Options& opts) {
     if (done) break;
     if (mode) {
       analysis::GoStateMachine::OnEvent(ev, &profile);
+    } else if (schedlat) {
+      schedlat->OnEvent(ev);
     } else if (mu) {
       st = mu->OnEvent(ev, *reader);
       if (!st.ok()) return Fail(name, st);
@@ -189,6 +194,10 @@ int Run(const Options& opts) {
     }
   }
   if (mode) out.Write(BuildPprof(*reader, profile));
+  if (schedlat) {
+    out.Write(opts.json ? analysis::SchedLatencyJson(*schedlat)
+                        : analysis::SchedLatencyText(*schedlat));
+  }
   if (mu) {
     mu->Finish(last_ts);
     analysis::MMUCurve curve(mu->series());

@@ -29,6 +29,7 @@ struct Options {
   bool mmu = false;         // -mmu[=FLAGS]
   std::string mmu_flags;
   std::string mmu_windows;  // -mmu-window=DUR[,DUR...]
+  bool schedlat = false;    // -schedlat
   bool json = false;        // -json: analyses print JSON instead of text tables
   std::string sort;         // -sort=COLUMN for analysis tables
 };

@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
   app.add_option("--pprof", opts.pprof,
                  "Write a pprof profile (gzipped profile.proto) of TYPE: net (network blocking), "
                  "sync (synchronization blocking), syscall (blocking syscalls), sched (scheduler "
-                 "latency)")
+                 "latency after wakeups, as Go), schedlat (every runnable interval, also after "
+                 "yields and preemptions)")
       ->type_name("TYPE");
   app.add_flag("-d", opts.dump, "Print every event of the trace, one per line, as go tool trace -d");
   app.add_option("--http", opts.http, "Serve the web UI at ADDR (not available yet)")
@@ -101,6 +102,8 @@ int main(int argc, char** argv) {
   app.add_option("--mmu-window", opts.mmu_windows,
                  "With -mmu: also list the 10 worst windows of each DURATION (e.g. 10ms,100ms)")
       ->type_name("DUR[,DUR]");
+  app.add_flag("--schedlat", opts.schedlat,
+               "Scheduler latency distribution (p50/p90/p99/max) overall and per goroutine group");
   app.add_flag("--json", opts.json, "Analyses print JSON (documented schema) instead of tables");
   app.add_option("--sort", opts.sort,
                  "Sort analysis tables by total, exec, sched, io, block, syscall, sweep, gc, "

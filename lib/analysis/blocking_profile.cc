@@ -9,6 +9,7 @@ std::optional<ProfileMode> ParseProfileMode(std::string_view name) {
   if (name == "sync") return ProfileMode::kSync;
   if (name == "syscall") return ProfileMode::kSyscall;
   if (name == "sched") return ProfileMode::kSched;
+  if (name == "schedlat") return ProfileMode::kSchedLat;
   return std::nullopt;
 }
 
@@ -36,6 +37,8 @@ bool Selected(ProfileMode mode, const Interval& iv) {
     case ProfileMode::kSched:
       return iv.state == GoState::kRunnable &&
              (iv.begin_type == EventType::kGoUnblock || iv.begin_type == EventType::kGoCreate);
+    case ProfileMode::kSchedLat:
+      return iv.state == GoState::kRunnable;
   }
   return false;
 }

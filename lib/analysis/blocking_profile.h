@@ -21,6 +21,9 @@ enum class ProfileMode : uint8_t {
   kSync,     // channel, select, mutex, cond, GC-assist waits → the unblock
   kSyscall,  // blocking syscalls: GoSysCall → GoSysExit
   kSched,    // scheduler latency after unblock/create: → GoStart, charged to the waker's stack
+  kSchedLat,  // beyond Go: every runnable → GoStart interval (also after a yield or preemption),
+              // charged to the stack of the event that made the goroutine runnable (syscall
+              // exits carry no stack and are left out)
 };
 
 // ParseProfileMode("sched") → kSched; nullopt for an unknown name.

@@ -617,4 +617,62 @@ std::string MMUJson(const MMUCurve& curve, uint32_t flags, const std::vector<int
   return j.dump(2) + "\n";
 }
 
+namespace {
+std::vector<std::string> LatencyCells(const LatencyGroup& g) {
+  const LatencyHistogram& h = g.hist;
+  if (h.count() == 0) return {"0", "-", "-", "-", "-", "-", "0s", "0", "0", "0"};
+  return {std::to_string(h.count()),          GoDuration(h.min_ns()),
+          GoDuration(h.Quantile(0.5)),        GoDuration(h.Quantile(0.9)),
+          GoDuration(h.Quantile(0.99)),       GoDuration(h.max_ns()),
+          GoDuration(h.sum_ns()),             std::to_string(g.after_wakeup),
+          std::to_string(g.after_yield),      std::to_string(g.after_syscall)};
+}
+
+nlohmann::ordered_json LatencyJson(const LatencyGroup& g) {
+  const LatencyHistogram& h = g.hist;
+  nlohmann::ordered_json j;
+  j["start_function"] = g.name;
+  j["pc"] = g.pc;
+  j["count"] = h.count();
+  j["total_ns"] = h.sum_ns();
+  j["min_ns"] = h.min_ns();
+  j["p50_ns"] = h.Quantile(0.5);
+  j["p90_ns"] = h.Quantile(0.9);
+  j["p99_ns"] = h.Quantile(0.99);
+  j["max_ns"] = h.max_ns();
+  j["after_wakeup"] = g.after_wakeup;
+  j["after_yield"] = g.after_yield;
+  j["after_syscall"] = g.after_syscall;
+  j["histogram"] = nlohmann::ordered_json::array();
+  for (const auto& b : h.Buckets()) {
+    j["histogram"].push_back({{"min_ns", b[0]}, {"max_ns", b[1]}, {"count", b[2]}});
+  }
+  return j;
+}
+}  // namespace
+
+std::string SchedLatencyText(const SchedLatency& s) {
+  std::vector<std::vector<std::string>> rows = {{"START FUNCTION", "COUNT", "MIN", "P50", "P90",
+                                                 "P99", "MAX", "TOTAL", "AFTER WAKEUP",
+                                                 "AFTER YIELD", "AFTER SYSCALL"}};
+  auto add = [&](const std::string& name, const LatencyGroup& g) {
+    std::vector<std::string> r = {name};
+    auto c = LatencyCells(g);
+    r.insert(r.end(), c.begin(), c.end());
+    rows.push_back(std::move(r));
+  };
+  add("(all goroutines)", s.total());
+  for (const LatencyGroup& g : s.groups()) add(g.name.empty() ? "(unknown)" : g.name, g);
+  return "Scheduler latency: time runnable before running (percentiles within 1.6%)\n" + Table(rows);
+}
+
+std::string SchedLatencyJson(const SchedLatency& s) {
+  nlohmann::ordered_json j;
+  j["schema"] = "tracetool.sched_latency.v1";
+  j["total"] = LatencyJson(s.total());
+  j["groups"] = nlohmann::ordered_json::array();
+  for (const LatencyGroup& g : s.groups()) j["groups"].push_back(LatencyJson(g));
+  return j.dump(2) + "\n";
+}
+
 }  // namespace tracetool::analysis

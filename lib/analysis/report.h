@@ -12,6 +12,7 @@
 #include "lib/analysis/annotations.h"
 #include "lib/analysis/goroutine_stats.h"
 #include "lib/analysis/mmu.h"
+#include "lib/analysis/sched_latency.h"
 
 namespace tracetool::analysis {
 
@@ -71,6 +72,10 @@ std::string UtilFlagsString(uint32_t flags);
 // -mmu: the MMU curve and, for each of `windows`, the 10 worst windows.
 std::string MMUText(const MMUCurve& curve, uint32_t flags, const std::vector<int64_t>& windows);
 std::string MMUJson(const MMUCurve& curve, uint32_t flags, const std::vector<int64_t>& windows);
+
+// -schedlat: scheduler latency distribution, overall and per goroutine group.
+std::string SchedLatencyText(const SchedLatency& s);
+std::string SchedLatencyJson(const SchedLatency& s);
 
 }  // namespace tracetool::analysis
 

@@ -92,6 +92,9 @@ check "-mmu-window lists worst windows" sh -c "'$TT' -mmu -mmu-window=1ms '$BIG'
 check "-mmu -json has its schema" sh -c "'$TT' -mmu -json '$BIG' | grep -q tracetool.mmu.v1"
 check "unknown -mmu flag exits 2" test "$(rc "$TT" -mmu=bogus "$BIG")" = 2
 check "bad -mmu-window exits 2" test "$(rc "$TT" -mmu -mmu-window=soon "$BIG")" = 2
+check "-schedlat prints groups" sh -c "'$TT' -schedlat '$BIG' | grep -q '(all goroutines)'"
+check "-schedlat -json has its schema" sh -c "'$TT' -schedlat -json '$BIG' | grep -q tracetool.sched_latency.v1"
+check "-pprof=schedlat is a profile" sh -c "'$TT' -pprof=schedlat '$BIG' | gzip -t"
 check "-logs -json has its schema" sh -c "'$TT' -logs -json '$U' | grep -q tracetool.logs.v1"
 
 echo "cli_test: $pass passed, $fail failed"
