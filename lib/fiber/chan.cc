@@ -242,7 +242,7 @@ uint32_t CheapRand() {
 }
 
 struct SelState {
-  SelectCaseRaw* cases;
+  const SelectCaseRaw* cases;
   const uint16_t* lockorder;
   int nlock;
 };
@@ -274,7 +274,7 @@ bool SelParkCommit(G*, void* arg) {
   return true;
 }
 
-int SelectGo(SelectCaseRaw* cases, int n, bool block) {
+int SelectGo(const SelectCaseRaw* cases, int n, bool block) {
   if (block) PreemptionPoint();
   uint16_t order_buf[2 * 16];
   std::unique_ptr<uint16_t[]> order_heap;
@@ -310,7 +310,7 @@ int SelectGo(SelectCaseRaw* cases, int n, bool block) {
   // Pass 1: something ready now?
   for (int k = 0; k < norder; k++) {
     const int i = pollorder[k];
-    SelectCaseRaw& cas = cases[i];
+    const SelectCaseRaw& cas = cases[i];
     ChanBase* c = cas.c;
     if (!cas.send) {
       if (Sudog* sg = c->sendq_.Dequeue()) {
@@ -369,7 +369,7 @@ int SelectGo(SelectCaseRaw* cases, int n, bool block) {
   gp->param = nullptr;
   gp->select_done.store(0, std::memory_order_relaxed);
   for (int k = 0; k < norder; k++) {
-    SelectCaseRaw& cas = cases[lockorder[k]];
+    const SelectCaseRaw& cas = cases[lockorder[k]];
     Sudog* sg = &sgs[k];
     sg->g = gp;
     sg->is_select = true;
@@ -394,7 +394,7 @@ int SelectGo(SelectCaseRaw* cases, int n, bool block) {
   int casi = -1;
   bool success = false;
   for (int k = 0; k < norder; k++) {
-    SelectCaseRaw& cas = cases[lockorder[k]];
+    const SelectCaseRaw& cas = cases[lockorder[k]];
     if (&sgs[k] == won) {
       casi = lockorder[k];
       success = won->success;
@@ -413,13 +413,11 @@ int SelectGo(SelectCaseRaw* cases, int n, bool block) {
 }  // namespace internal
 
 int Select(std::initializer_list<SelectCase> cases) {
-  std::vector<SelectCase> v(cases);
-  return internal::SelectGo(v.data(), static_cast<int>(v.size()), true);
+  return internal::SelectGo(cases.begin(), static_cast<int>(cases.size()), true);
 }
 
 int TrySelect(std::initializer_list<SelectCase> cases) {
-  std::vector<SelectCase> v(cases);
-  return internal::SelectGo(v.data(), static_cast<int>(v.size()), false);
+  return internal::SelectGo(cases.begin(), static_cast<int>(cases.size()), false);
 }
 
 // ---- Timer ----

@@ -83,7 +83,7 @@ class ChanBase {
   Lock* lock() { return &lock_; }  // For select's multi-channel locking.
 
  private:
-  friend int SelectGo(struct SelectCaseRaw* cases, int n, bool block);
+  friend int SelectGo(const struct SelectCaseRaw* cases, int n, bool block);
   friend bool SelParkCommit(G* gp, void* arg);
   void* Slot(size_t i) { return buf_ + i * elem_size_; }
   G* SendLocked(Sudog* sg, void* src);  // Go's send(); returns the G to ready after unlocking.
@@ -109,7 +109,7 @@ struct SelectCaseRaw {
   bool send;
 };
 
-int SelectGo(SelectCaseRaw* cases, int n, bool block);
+int SelectGo(const SelectCaseRaw* cases, int n, bool block);
 
 template <typename T>
 struct TypedOps {

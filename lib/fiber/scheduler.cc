@@ -651,7 +651,10 @@ int32_t CountList(G* list) {
 void Execute(M* m, G* gp, bool inherit) {
   CasGStatus(gp, GStatus::kRunnable, GStatus::kRunning);
   P* pp = m->p;
-  if (!inherit) pp->schedtick.fetch_add(1, std::memory_order_relaxed);
+  if (!inherit) {  // Owner-only writer: a load and a store, not a locked RMW.
+    pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
+  }
   gp->m = m;
   gp->preempt.store(false, std::memory_order_relaxed);
   m->curg = gp;
