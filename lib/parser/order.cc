@@ -298,13 +298,30 @@ Status Merger::Advance(uint32_t ci) {
   }
 }
 
+// An ended goroutine's ordering state is (its last seq, running): GoEnd changes nothing (spec
+// §3.2). Its seq is no longer needed: every transition that checks a seq also needs status
+// runnable or waiting, which an ended goroutine never has again in a valid trace.
+constexpr uint64_t kEndedSeq = ~0ull - 2;
+
+Merger::OrderState Merger::Current(uint64_t key) const {
+  if (const OrderState* s = const_cast<FlatMap<OrderState>&>(gstate_).Find(key)) return *s;
+  if (key != kGCKey && ended_.Contains(key)) return OrderState{kEndedSeq, kRunning};
+  return OrderState{};
+}
+
+Merger::OrderState& Merger::Mutable(uint64_t key) {
+  bool inserted = false;
+  OrderState& s = gstate_.Get(key, &inserted);
+  if (inserted && key != kGCKey && ended_.Contains(key)) s = OrderState{kEndedSeq, kRunning};
+  return s;
+}
+
 void Merger::Classify(uint32_t ci) {
   Cursor& c = *cursors_[ci];
   c.trans = StateTransition(c.head());
   const Transition& t = c.trans;
   if (t.key != kUnordered) {
-    OrderState cur;
-    if (const OrderState* s = gstate_.Find(t.key)) cur = *s;
+    const OrderState cur = Current(t.key);
     if (!((t.init_seq == kNoSeq || t.init_seq == cur.seq) && t.init_status == cur.status)) {
       waiters_.Get(t.key).push_back(ci);
       ++parked_;
@@ -376,7 +393,7 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
   // Apply the transition computed when the head entered the frontier.
   const Transition t = c.trans;  // a copy: Classify() below replaces c.trans
   if (t.key != kUnordered) {
-    OrderState& s = gstate_.Get(t.key);
+    OrderState& s = Mutable(t.key);
     if (!((t.init_seq == kNoSeq || t.init_seq == s.seq) && t.init_status == s.status)) {
       // Go panics here ("event sequences are broken"); only malformed traces get here.
       return ErrStatus(ErrorTag::kInconsistent,
@@ -398,6 +415,10 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
                      out->ticks, last_merged_ticks_);
   }
   last_merged_ticks_ = out->ticks;
+  if ((out->type == EventType::kGoEnd || out->type == EventType::kGoStop) && out->g != 0) {
+    ended_.Insert(out->g);
+    gstate_.Erase(out->g);
+  }
   TT_RETURN_IF_ERROR(Advance(top.cursor));
   if (c.has_head) {
     Classify(top.cursor);
@@ -417,23 +438,40 @@ Status Merger::Next1005(const MEvent** ev, bool* done) {
   return OkStatus();
 }
 
+void Merger::CloseSyscall(uint64_t g) {
+  OpenSyscall* o = open_syscalls_.Find(g);
+  if (o == nullptr || !o->open) return;
+  std::multiset<int64_t>& set = o->exit_known ? known_exit_times_ : open_block_times_;
+  set.erase(set.find(o->time));
+  o->open = false;
+}
+
+int64_t Merger::Watermark() const {
+  if (merge_done_) return INT64_MAX;
+  // Events still to merge come at or after last_merged_ticks_, except syscall exits, which move
+  // back to their real time: to the known time of a far exit, or at most small_sysexit_lag back
+  // and never before their own block.
+  int64_t w = last_merged_ticks_;
+  if (!known_exit_times_.empty()) w = std::min(w, *known_exit_times_.begin());
+  if (!open_block_times_.empty()) {
+    w = std::min(w, std::max(*open_block_times_.begin(),
+                             last_merged_ticks_ - idx_->small_sysexit_lag));
+  }
+  return w;
+}
+
 Status Merger::Next(const MEvent** ev, bool* done) {
   *done = false;
   if (!initialized_) TT_RETURN_IF_ERROR(Init());
   if (idx_->version < 1007) return Next1005(ev, done);
   while (true) {
     // Release the earliest buffered event if nothing still to come can sort before it.
-    if (!pending_.empty()) {
-      const Pending& top = *pending_.top();
-      int64_t watermark = merge_done_ ? INT64_MAX : last_merged_ticks_;
-      if (!open_block_times_.empty()) {
-        // A future exit lands at or after its block, and at most max_sysexit_lag before its
-        // own merge position (which is at or after last_merged_ticks_).
-        int64_t bound = std::max(*open_block_times_.begin(),
-                                 last_merged_ticks_ - idx_->max_sysexit_lag);
-        watermark = std::min(watermark, bound);
-      }
-      if (merge_done_ || top.ticks <= watermark) {
+    if (!PendingEmpty()) {
+      const bool from_fifo =
+          moved_.empty() ||
+          (!in_order_.empty() && !PendingLater()(in_order_.front(), moved_.top()));
+      const Pending& top = from_fifo ? in_order_.front() : moved_.top();
+      if (top.ticks <= Watermark()) {
         if (top.ticks < last_released_ticks_) {
           return ErrStatus(ErrorTag::kInconsistent,
                            "offset 0x%" PRIx64 ": time stamps out of order after moving syscall "
@@ -442,7 +480,11 @@ Status Merger::Next(const MEvent** ev, bool* done) {
         }
         last_released_ticks_ = top.ticks;
         released_ = std::move(const_cast<Pending&>(top).ev);
-        pending_.pop();
+        if (from_fifo) {
+          in_order_.pop_front();
+        } else {
+          moved_.pop();
+        }
         *ev = &released_;
         return OkStatus();
       }
@@ -463,18 +505,24 @@ Status Merger::Next(const MEvent** ev, bool* done) {
       case EventType::kGoSysBlock:
       case EventType::kGoInSyscall: {
         last_sys_block_.Get(m.g) = m.ticks;
-        int64_t& open = open_sys_block_.Get(m.g);
-        if (open != 0) open_block_times_.erase(open_block_times_.find(open));
-        open = m.ticks;
-        open_block_times_.insert(m.ticks);
+        CloseSyscall(m.g);
+        OpenSyscall& o = open_syscalls_.Get(m.g);
+        o.open = true;
+        // Its exit will carry the goroutine's current sequence number (spec §3.2).
+        auto far = idx_->far_sysexits.find({m.g, Current(m.g).seq});
+        if (far != idx_->far_sysexits.end() && far->second.ts >= m.ticks) {
+          o.exit_known = true;
+          o.time = far->second.ts;
+          known_exit_times_.insert(o.time);
+        } else {
+          o.exit_known = false;
+          o.time = m.ticks;
+          open_block_times_.insert(o.time);
+        }
         break;
       }
       case EventType::kGoSysExit: {
-        int64_t* open = open_sys_block_.Find(m.g);
-        if (open != nullptr && *open != 0) {
-          open_block_times_.erase(open_block_times_.find(*open));
-          *open = 0;
-        }
+        CloseSyscall(m.g);
         const auto ts = static_cast<int64_t>(m.args[2]);
         if (ts == 0) break;
         int64_t* block = last_sys_block_.Find(m.g);
@@ -498,18 +546,18 @@ Status Merger::Next(const MEvent** ev, bool* done) {
         break;
     }
     // Fast path: nothing buffered, and nothing still to come can move before this event.
-    if (pending_.empty() && m.ticks >= last_released_ticks_ &&
-        (open_block_times_.empty() || idx_->max_sysexit_lag == 0) && m.ticks <= last_merged_ticks_) {
+    if (PendingEmpty() && m.ticks >= last_released_ticks_ && m.ticks <= Watermark()) {
       last_released_ticks_ = m.ticks;
       *ev = mp;
       ++merge_index_;
       return OkStatus();
     }
-    auto p = std::make_unique<Pending>();
-    p->ticks = m.ticks;
-    p->order = merge_index_++;
-    p->ev = m;
-    pending_.push(std::move(p));
+    Pending p{m.ticks, merge_index_++, m};
+    if (in_order_.empty() || m.ticks >= in_order_.back().ticks) {
+      in_order_.push_back(std::move(p));
+    } else {
+      moved_.push(std::move(p));
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <deque>
 #include <queue>
 #include <set>
 #include <vector>
@@ -46,8 +47,8 @@ class Merger {
     MEvent ev;
   };
   struct PendingLater {
-    bool operator()(const std::unique_ptr<Pending>& a, const std::unique_ptr<Pending>& b) const {
-      return a->ticks != b->ticks ? a->ticks > b->ticks : a->order > b->order;
+    bool operator()(const Pending& a, const Pending& b) const {
+      return a.ticks != b.ticks ? a.ticks > b.ticks : a.order > b.order;
     }
   };
 
@@ -68,16 +69,31 @@ class Merger {
   std::vector<uint32_t> newly_ready_;  // cursors whose head became ready since the last step
   FlatMap<std::vector<uint32_t>> waiters_;  // goroutine key → cursors whose head waits on it
   size_t parked_ = 0;                       // heads in waiters_
-  FlatMap<OrderState> gstate_;
+  FlatMap<OrderState> gstate_;  // goroutines not ended (and the GC pseudo-goroutine)
+  IdSet ended_;                 // ended goroutines: status running forever (GoEnd keeps it)
+  OrderState Current(uint64_t key) const;
+  OrderState& Mutable(uint64_t key);
   int64_t last_merged_ticks_ = INT64_MIN;
   size_t live_cursors_ = 0;
 
   // Syscall-exit adjustment and stable re-sort (spec §3.3 steps 5–6, §9.1): a reorder buffer.
   FlatMap<int64_t> last_sys_block_;         // goroutine → ticks of its last GoSysBlock/GoInSyscall
-  FlatMap<int64_t> open_sys_block_;         // goroutine → block ticks, until its GoSysExit
-  std::multiset<int64_t> open_block_times_;
-  std::priority_queue<std::unique_ptr<Pending>, std::vector<std::unique_ptr<Pending>>, PendingLater>
-      pending_;
+  // Open blocking syscalls, until their GoSysExit: for each, the earliest time its exit can have.
+  struct OpenSyscall {
+    bool open = false;
+    bool exit_known = false;  // `time` is the exit's real time (from the index), else the block
+    int64_t time = 0;
+  };
+  FlatMap<OpenSyscall> open_syscalls_;
+  std::multiset<int64_t> open_block_times_;  // syscalls whose exit moves back ≤ small lag
+  std::multiset<int64_t> known_exit_times_;  // syscalls whose exit time is known
+  int64_t Watermark() const;  // no event still to come can sort before this time
+  void CloseSyscall(uint64_t g);
+  // The reorder buffer, ordered by (final time, merge index). Merged events arrive in time order,
+  // so all but the moved syscall exits append to a FIFO; the moved ones go to a small heap.
+  std::deque<Pending> in_order_;
+  std::priority_queue<Pending, std::vector<Pending>, PendingLater> moved_;
+  bool PendingEmpty() const { return in_order_.empty() && moved_.empty(); }
   uint64_t merge_index_ = 0;
   bool merge_done_ = false;
   int64_t last_released_ticks_ = INT64_MIN;

@@ -113,7 +113,9 @@ Status Validator::Process(Event* evp) {
       TT_RETURN_IF_ERROR(CheckRunning(p, g, ev, /*allow_g0=*/true));
       bool inserted = false;
       GDesc& ng = gs_.Get(ev.args[0], &inserted);
-      if (!inserted) return Fail(ev, "g " + std::to_string(ev.args[0]) + " already exists");
+      if (!inserted || ended_.Contains(ev.args[0])) {
+        return Fail(ev, "g " + std::to_string(ev.args[0]) + " already exists");
+      }
       ng.state = kRunnable;
       ng.ev = LinkOf(ev);
       ng.has_create = true;
@@ -265,6 +267,12 @@ Status Validator::Process(Event* evp) {
     }
     default:
       break;
+  }
+  if ((ev.type == EventType::kGoEnd || ev.type == EventType::kGoStop) && ev.g != 0) {
+    // The goroutine is dead for good: keep only its id (`g` is not used after this).
+    ended_.Insert(ev.g);
+    gs_.Erase(ev.g);
+    regions_.Erase(ev.g);
   }
   return OkStatus();
 }

@@ -48,7 +48,8 @@ class Validator {
 
   const int version_;
   const TraceIndex* const index_;
-  FlatMap<GDesc> gs_;
+  FlatMap<GDesc> gs_;       // goroutines not (yet) ended
+  IdSet ended_;             // ended goroutines: dead, and their ids can never be created again
   FlatMap<PDesc> ps_;
   FlatMap<LinkFrom> tasks_;                  // open tasks
   FlatMap<std::vector<Region>> regions_;     // per goroutine, innermost last

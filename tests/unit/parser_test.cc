@@ -9,10 +9,13 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "lib/analysis/text_dump.h"
+#include "lib/parser/flat_map.h"
 #include "lib/parser/input.h"
 #include "lib/parser/reader.h"
 #include "tests/unit/trace_builder.h"
@@ -359,6 +362,53 @@ TEST(InputTest, DirectoryMissingFileAndSparseZeros) {
   Result r = ParseInput(std::move(in));
   unlink(path);
   EXPECT_EQ(r.status.tag(), ErrorTag::kNotTrace) << r.status.ToString();
+}
+
+}  // namespace
+}  // namespace tracetool
+
+namespace tracetool {
+namespace {
+
+TEST(FlatMapTest, EraseKeepsEveryOtherKeyReachable) {
+  parser::FlatMap<uint64_t> m;
+  std::map<uint64_t, uint64_t> ref;
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 200000; ++i) {
+    const uint64_t k = rng() % 5000;  // many collisions and reinsertions
+    if (rng() % 3 == 0) {
+      m.Erase(k);
+      ref.erase(k);
+    } else {
+      m.Get(k) = k * 7 + static_cast<uint64_t>(i);
+      ref[k] = k * 7 + static_cast<uint64_t>(i);
+    }
+  }
+  EXPECT_EQ(m.size(), ref.size());
+  for (uint64_t k = 0; k < 5000; ++k) {
+    const uint64_t* v = m.Find(k);
+    auto it = ref.find(k);
+    ASSERT_EQ(v != nullptr, it != ref.end()) << k;
+    if (v) EXPECT_EQ(*v, it->second);
+  }
+}
+
+TEST(IdSetTest, DenseAndSparseIds) {
+  parser::IdSet s;
+  std::set<uint64_t> ref;
+  std::mt19937_64 rng(5);
+  for (uint64_t i = 1; i < 300000; i += 1 + rng() % 3) {  // dense, like Go goroutine ids
+    s.Insert(i);
+    ref.insert(i);
+  }
+  for (int i = 0; i < 2000; ++i) {  // sparse and hostile
+    const uint64_t v = rng();
+    s.Insert(v);
+    ref.insert(v);
+  }
+  for (uint64_t i = 0; i < 310000; ++i) ASSERT_EQ(s.Contains(i), ref.count(i) == 1) << i;
+  for (uint64_t v : ref) ASSERT_TRUE(s.Contains(v));
+  EXPECT_FALSE(s.Contains(~0ull));
 }
 
 }  // namespace

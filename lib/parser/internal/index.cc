@@ -1,6 +1,7 @@
 #include "lib/parser/internal/index.h"
 
 #include <cinttypes>
+#include <algorithm>
 #include <cstring>
 
 #include "lib/parser/internal/raw_reader.h"
@@ -63,6 +64,24 @@ Status ParseHeader(const uint8_t* buf, size_t n, int* version) {
   *version = ver;
   return OkStatus();
 }
+
+namespace {
+// Records how far a syscall exit moves back (see TraceIndex::far_sysexits).
+void NoteSysExit(TraceIndex* idx, uint64_t g, uint64_t seq, int64_t ts, int64_t lag) {
+  if (lag <= idx->small_sysexit_lag) return;
+  idx->far_sysexits[{g, seq}] = {ts, lag};
+  if (idx->far_sysexits.size() <= TraceIndex::kMaxFarSysExits) return;
+  // Too many: raise the threshold to the median lag and forget the nearer exits.
+  std::vector<int64_t> lags;
+  lags.reserve(idx->far_sysexits.size());
+  for (const auto& [k, e] : idx->far_sysexits) lags.push_back(e.lag);
+  std::nth_element(lags.begin(), lags.begin() + static_cast<ptrdiff_t>(lags.size() / 2), lags.end());
+  idx->small_sysexit_lag = lags[lags.size() / 2];
+  for (auto it = idx->far_sysexits.begin(); it != idx->far_sysexits.end();) {
+    it = it->second.lag <= idx->small_sysexit_lag ? idx->far_sysexits.erase(it) : std::next(it);
+  }
+}
+}  // namespace
 
 Status BuildIndex(const Input* in, TraceIndex* idx) {
   uint8_t header[16];
@@ -187,8 +206,8 @@ Status BuildIndex(const Input* in, TraceIndex* idx) {
         if (ver >= 1007) {
           run_ticks += static_cast<int64_t>(v[0]);
           if (rec.type == EventType::kGoSysExit && v[3] != 0) {
-            int64_t lag = run_ticks - static_cast<int64_t>(v[3]);
-            if (lag > idx->max_sysexit_lag) idx->max_sysexit_lag = lag;
+            NoteSysExit(idx, /*g=*/v[1], /*seq=*/v[2], /*ts=*/static_cast<int64_t>(v[3]),
+                        /*lag=*/run_ticks - static_cast<int64_t>(v[3]));
           }
         }
         ++idx->stats.events;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,10 +50,27 @@ struct TraceIndex {
   std::vector<MEvent> cpu_samples;  // in file order; the merge sorts them
   FlatMap<bool> timer_goroutines;
   bool has_futile_wakeups = false;
-  // The largest (emission time − real exit time) of any GoSysExit, in ticks, ≥ 0. A syscall exit
-  // moves at most this far back from its place in the merge, which bounds the merge's reorder
-  // buffer (see order.cc).
-  int64_t max_sysexit_lag = 0;
+  // Syscall exits move back from where they are written to their real exit time (spec §3.3). The
+  // merge must know how far, to bound its reorder buffer (see order.cc): exits that move back more
+  // than `small_sysexit_lag` ticks are listed here with their real time, keyed by (goroutine,
+  // sequence number); the others move back at most small_sysexit_lag. The list is capped
+  // (kMaxFarSysExits): past that, the threshold rises and the nearer ones are dropped.
+  struct SysExitKey {
+    uint64_t g, seq;
+    bool operator==(const SysExitKey& o) const { return g == o.g && seq == o.seq; }
+  };
+  struct SysExitKeyHash {
+    size_t operator()(const SysExitKey& k) const {
+      return std::hash<uint64_t>()(k.g * 0x9E3779B97F4A7C15ull ^ k.seq);
+    }
+  };
+  struct FarSysExit {
+    int64_t ts;   // real exit time (ticks)
+    int64_t lag;  // emission − real time
+  };
+  static constexpr size_t kMaxFarSysExits = 1 << 20;
+  std::unordered_map<SysExitKey, FarSysExit, SysExitKeyHash> far_sysexits;
+  int64_t small_sysexit_lag = 0;
   ParseStats stats;
 
   // Strings and stacks, in arenas.
