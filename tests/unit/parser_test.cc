@@ -389,7 +389,9 @@ TEST(FlatMapTest, EraseKeepsEveryOtherKeyReachable) {
     const uint64_t* v = m.Find(k);
     auto it = ref.find(k);
     ASSERT_EQ(v != nullptr, it != ref.end()) << k;
-    if (v) EXPECT_EQ(*v, it->second);
+    if (v) {
+      EXPECT_EQ(*v, it->second);
+    }
   }
 }
 
