@@ -48,9 +48,16 @@ void BlockingProfile::OnInterval(const Interval& iv) {
   if (!Selected(mode_, iv) || iv.stack_id == 0) return;
   const int64_t d = iv.end_ts - iv.begin_ts;
   if (d <= 0) return;
-  ProfileRecord& r = records_[iv.stack_id];
+  ProfileRecord& r = records_.Get(iv.stack_id);
   r.count += 1;
   r.delay_ns += d;
+}
+
+std::map<uint32_t, ProfileRecord> BlockingProfile::records() const {
+  std::map<uint32_t, ProfileRecord> out;
+  const_cast<parser::FlatMap<ProfileRecord>&>(records_).ForEach(
+      [&](uint64_t k, const ProfileRecord& r) { out.emplace(static_cast<uint32_t>(k), r); });
+  return out;
 }
 
 }  // namespace tracetool::analysis

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "lib/analysis/go_state_machine.h"
+#include "lib/parser/flat_map.h"
 
 namespace tracetool::analysis {
 
@@ -40,11 +41,11 @@ class BlockingProfile final : public IntervalSink {
   void OnInterval(const Interval& iv) override;
   // Records keyed by stack id, in stack-id order. Only intervals with a stack and a positive
   // duration are counted (Go's rule; the caller drops stacks that resolve to no frames).
-  const std::map<uint32_t, ProfileRecord>& records() const { return records_; }
+  std::map<uint32_t, ProfileRecord> records() const;
 
  private:
   const ProfileMode mode_;
-  std::map<uint32_t, ProfileRecord> records_;
+  parser::FlatMap<ProfileRecord> records_;  // one lookup per counted interval
 };
 
 }  // namespace tracetool::analysis

@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <deque>
 #include <queue>
 #include <set>
 #include <vector>
@@ -91,7 +90,29 @@ class Merger {
   void CloseSyscall(uint64_t g);
   // The reorder buffer, ordered by (final time, merge index). Merged events arrive in time order,
   // so all but the moved syscall exits append to a FIFO; the moved ones go to a small heap.
-  std::deque<Pending> in_order_;
+  // A FIFO over a vector whose slots are reused (a deque would allocate every few events).
+  class Fifo {
+   public:
+    bool empty() const { return head_ == items_.size(); }
+    Pending& front() { return items_[head_]; }
+    const Pending& back() const { return items_.back(); }
+    void push_back(Pending&& p) {
+      if (head_ > 0 && head_ == items_.size()) {  // drained: start over, keep the capacity
+        items_.clear();
+        head_ = 0;
+      } else if (head_ >= 4096 && head_ * 2 >= items_.size()) {  // mostly consumed: compact
+        items_.erase(items_.begin(), items_.begin() + static_cast<ptrdiff_t>(head_));
+        head_ = 0;
+      }
+      items_.push_back(std::move(p));
+    }
+    void pop_front() { ++head_; }
+
+   private:
+    std::vector<Pending> items_;
+    size_t head_ = 0;
+  };
+  Fifo in_order_;
   std::priority_queue<Pending, std::vector<Pending>, PendingLater> moved_;
   bool PendingEmpty() const { return in_order_.empty() && moved_.empty(); }
   uint64_t merge_index_ = 0;
