@@ -349,10 +349,16 @@ void Merger::Wake(uint64_t key) {
 }
 
 Status Merger::MergeOne(MEvent** outp, bool* done) {
-  // Go appends the heads that became ready in bucket order, then sorts the frontier by time.
+  // Go appends the heads that became ready in bucket order, then insertion-sorts the frontier
+  // by time. The frontier is kept sorted here, so that stable sort is the same as inserting each
+  // new head after the heads with an equal or earlier time (upper bound).
+  auto earlier = [](const FrontierItem& a, const FrontierItem& b) { return a.ticks < b.ticks; };
   if (!newly_ready_.empty()) {
     std::sort(newly_ready_.begin(), newly_ready_.end());
-    for (uint32_t ci : newly_ready_) frontier_.push_back({cursors_[ci]->head().ticks, ci});
+    for (uint32_t ci : newly_ready_) {
+      const FrontierItem item{cursors_[ci]->head().ticks, ci};
+      frontier_.insert(std::upper_bound(frontier_.begin(), frontier_.end(), item, earlier), item);
+    }
     newly_ready_.clear();
   }
   if (frontier_.empty()) {
@@ -373,20 +379,16 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
     }
     TT_CHECK(false);
   }
-  auto earlier = [](const FrontierItem& a, const FrontierItem& b) { return a.ticks < b.ticks; };
-  if (frontier_.size() <= 12) {
-    // Go's insertionSort: stable, and cheap on the almost sorted slice.
-    for (size_t i = 1; i < frontier_.size(); ++i) {
-      for (size_t j = i; j > 0 && earlier(frontier_[j], frontier_[j - 1]); --j) {
-        std::swap(frontier_[j], frontier_[j - 1]);
-      }
-    }
-  } else {
-    std::stable_sort(frontier_.begin(), frontier_.end(), earlier);
-  }
+  // Take the earliest; Go then moves the last element into its slot, and its next sort puts that
+  // element before the heads with an equal time (it sits first): a lower-bound insertion.
   const FrontierItem top = frontier_[0];
-  frontier_[0] = frontier_.back();
+  const FrontierItem last = frontier_.back();
   frontier_.pop_back();
+  if (!frontier_.empty()) {
+    auto pos = std::lower_bound(frontier_.begin() + 1, frontier_.end(), last, earlier);
+    std::move(frontier_.begin() + 1, pos, frontier_.begin());
+    *(pos - 1) = last;
+  }
   Cursor& c = *cursors_[top.cursor];
   MEvent* out = &c.head();  // stays valid: Advance() decodes into the other slot
   *outp = out;
