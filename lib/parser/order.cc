@@ -242,7 +242,7 @@ Status Merger::Advance(uint32_t ci) {
     const RawRecord& r = c.rec;
     const std::span<const uint64_t> v = r.values();
     if (r.type == EventType::kCPUSample) {
-      c.last_ticks += static_cast<int64_t>(v[0]);  // its delta still counts (spec §1.7)
+      c.last_ticks = WrapAdd(c.last_ticks, static_cast<int64_t>(v[0]));  // its delta still counts (spec §1.7)
       continue;
     }
     const format::EventSpec& spec = format::Spec(r.type);
@@ -254,13 +254,13 @@ Status Merger::Advance(uint32_t ci) {
     e.g = c.cur_g;
     size_t arg0;
     if (ver < 1007) {
-      e.seq = c.last_seq + static_cast<int64_t>(v[0]);
-      e.ticks = c.last_ticks + static_cast<int64_t>(v[1]);
+      e.seq = WrapAdd(c.last_seq, static_cast<int64_t>(v[0]));
+      e.ticks = WrapAdd(c.last_ticks, static_cast<int64_t>(v[1]));
       c.last_seq = e.seq;
       arg0 = 2;
     } else {
       e.seq = 0;
-      e.ticks = c.last_ticks + static_cast<int64_t>(v[0]);
+      e.ticks = WrapAdd(c.last_ticks, static_cast<int64_t>(v[0]));
       arg0 = 1;
     }
     c.last_ticks = e.ticks;
@@ -456,8 +456,9 @@ int64_t Merger::Watermark() const {
   int64_t w = last_merged_ticks_;
   if (!known_exit_times_.empty()) w = std::min(w, *known_exit_times_.begin());
   if (!open_block_times_.empty()) {
-    w = std::min(w, std::max(*open_block_times_.begin(),
-                             last_merged_ticks_ - idx_->small_sysexit_lag));
+    int64_t back = 0;
+    if (__builtin_sub_overflow(last_merged_ticks_, idx_->small_sysexit_lag, &back)) back = INT64_MIN;
+    w = std::min(w, std::max(*open_block_times_.begin(), back));
   }
   return w;
 }

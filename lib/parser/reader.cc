@@ -69,7 +69,7 @@ class V1Reader final : public Reader {
  private:
   void Convert(const MEvent& m, Event* ev) {
     // IEEE double arithmetic, truncation toward zero, exactly as Go (spec §1.8).
-    ev->ts = static_cast<int64_t>(static_cast<double>(m.ticks - min_ticks_) * factor_);
+    ev->ts = GoFloatToInt64(static_cast<double>(WrapSub(m.ticks, min_ticks_)) * factor_);
     ev->offset = m.offset;
     ev->g = m.g;
     ev->p = m.p;

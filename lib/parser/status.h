@@ -73,6 +73,21 @@ Status ErrStatus(ErrorTag tag, const char* fmt, ...) __attribute__((format(print
     if (!_st.ok()) return _st;        \
   } while (0)
 
+// Go's int64 arithmetic wraps around; C++ signed overflow is undefined. Times and sequence
+// numbers from the file are untrusted, so they are added and subtracted with these.
+inline int64_t WrapAdd(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+inline int64_t WrapSub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
+// Go's float64 → int64 conversion on amd64 (CVTTSD2SI): truncation, and INT64_MIN when the value
+// is out of range or NaN (a C++ cast would be undefined there).
+inline int64_t GoFloatToInt64(double d) {
+  if (!(d > -9223372036854775808.0 && d < 9223372036854775808.0)) return INT64_MIN;
+  return static_cast<int64_t>(d);
+}
+
 // Always-on invariant check for bugs in our own code (never for input validation).
 [[noreturn]] void CheckFailed(const char* file, int line, const char* cond);
 #define TT_CHECK(cond) \

@@ -204,10 +204,10 @@ Status BuildIndex(const Input* in, TraceIndex* idx) {
       default: {
         have_events = true;
         if (ver >= 1007) {
-          run_ticks += static_cast<int64_t>(v[0]);
+          run_ticks = WrapAdd(run_ticks, static_cast<int64_t>(v[0]));
           if (rec.type == EventType::kGoSysExit && v[3] != 0) {
             NoteSysExit(idx, /*g=*/v[1], /*seq=*/v[2], /*ts=*/static_cast<int64_t>(v[3]),
-                        /*lag=*/run_ticks - static_cast<int64_t>(v[3]));
+                        /*lag=*/WrapSub(run_ticks, static_cast<int64_t>(v[3])));
           }
         }
         ++idx->stats.events;
