@@ -47,12 +47,24 @@ std::string BuildPprof(const parser::Reader& r, const analysis::BlockingProfile&
   pprof_export::ProfileBuilder b({{"contentions", "count"}, {"delay", "nanoseconds"}},
                                  {"trace", "count"});
   std::vector<pprof_export::Frame> frames;
+  std::vector<std::string> names;  // backing store for synthesized names (reserved: no moves)
   for (const auto& [stack_id, rec] : prof.records()) {
     std::span<const parser::Frame> stk = r.Stack(stack_id);
     if (stk.empty()) continue;  // Go skips events whose stack is unknown
     frames.clear();
+    names.clear();
+    names.reserve(stk.size());
     for (const parser::Frame& f : stk) {
-      frames.push_back({f.pc, r.String(f.fn), r.String(f.file), static_cast<int64_t>(f.line)});
+      std::string_view fn = r.String(f.fn);
+      if (fn.empty()) {
+        // Go 1.5 traces hold bare PCs (Go symbolizes them with the binary): name the frame by
+        // its address rather than leave it blank in pprof's output.
+        char buf[24];
+        snprintf(buf, sizeof(buf), "0x%" PRIx64, f.pc);
+        names.emplace_back(buf);
+        fn = names.back();
+      }
+      frames.push_back({f.pc, fn, r.String(f.file), static_cast<int64_t>(f.line)});
     }
     const int64_t values[2] = {static_cast<int64_t>(rec.count), rec.delay_ns};
     b.AddSample(frames, values);
