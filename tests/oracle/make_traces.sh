@@ -43,7 +43,7 @@ echo "make_traces: built ${#names[@]} programs in $(( ($(date +%s%N) - start) / 
 pids=()
 for n in "${names[@]}"; do
   rm -f "$out/traces/$n.trace"
-  ( cd "$out/tmp" && exec timeout 20 "$out/bin/$n" "$out/traces/$n.trace" ) &
+  ( cd "$out/tmp" && exec timeout 60 "$out/bin/$n" "$out/traces/$n.trace" ) &
   pids+=($!)
 done
 rc=0
