@@ -47,21 +47,15 @@ void GoStateMachine::OnEvent(const parser::Event& ev, IntervalSink* sink) {
       iv.state = GoState::kSyscall;
       iv.g = from.g;
       break;
-    case EventType::kGoSleep:
-    case EventType::kGoBlock:
-    case EventType::kGoBlockSend:
-    case EventType::kGoBlockRecv:
-    case EventType::kGoBlockSelect:
-    case EventType::kGoBlockSync:
-    case EventType::kGoBlockCond:
-    case EventType::kGoBlockNet:
-    case EventType::kGoBlockGC:
     case EventType::kGoWaiting:
       iv.state = GoState::kWaiting;
       iv.g = from.g;
       break;
     default:
-      return;  // GC, STW, tasks, regions: not goroutine states
+      if (!format::IsGoBlock(from.type)) return;  // GC, STW, tasks, regions: not G states
+      iv.state = GoState::kWaiting;
+      iv.g = from.g;
+      break;
   }
   sink->OnInterval(iv);
 }

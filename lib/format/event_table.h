@@ -176,6 +176,25 @@ constexpr int WireValueCount(EventType t, int version) {
   return n;
 }
 
+// IsGoBlock(t): the events with which a running goroutine starts waiting for an unblock (Go's
+// "block" events; a GoUnblock links back to them).
+constexpr bool IsGoBlock(EventType t) {
+  switch (t) {
+    case EventType::kGoSleep:
+    case EventType::kGoBlock:
+    case EventType::kGoBlockSend:
+    case EventType::kGoBlockRecv:
+    case EventType::kGoBlockSelect:
+    case EventType::kGoBlockSync:
+    case EventType::kGoBlockCond:
+    case EventType::kGoBlockNet:
+    case EventType::kGoBlockGC:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // The 16-byte header a Go 1.19 runtime writes (spec §1.1). A writer targeting Go 1.19's tool
 // emits exactly these bytes.
 inline constexpr std::array<uint8_t, 16> kHeader1019 = {'g', 'o', ' ', '1', '.', '1', '9', ' ',

@@ -204,22 +204,7 @@ Status Validator::Process(Event* evp) {
       g.state = kRunnable;
       g.ev = LinkOf(ev);
       break;
-    case EventType::kGoSleep:
-    case EventType::kGoBlock:
-    case EventType::kGoBlockSend:
-    case EventType::kGoBlockRecv:
-    case EventType::kGoBlockSelect:
-    case EventType::kGoBlockSync:
-    case EventType::kGoBlockCond:
-    case EventType::kGoBlockNet:
-    case EventType::kGoBlockGC:
-      TT_RETURN_IF_ERROR(CheckRunning(p, g, ev, false));
-      g.state = kWaiting;
-      g.ev = LinkOf(ev);
-      ev.from = g.start;
-      g.start = LinkFrom();
-      p.g = 0;
-      break;
+
     case EventType::kUserTaskCreate: {
       bool inserted = false;
       LinkFrom& t = tasks_.Get(ev.args[0], &inserted);
@@ -266,6 +251,14 @@ Status Validator::Process(Event* evp) {
       break;
     }
     default:
+      if (format::IsGoBlock(ev.type)) {
+        TT_RETURN_IF_ERROR(CheckRunning(p, g, ev, false));
+        g.state = kWaiting;
+        g.ev = LinkOf(ev);
+        ev.from = g.start;
+        g.start = LinkFrom();
+        p.g = 0;
+      }
       break;
   }
   if ((ev.type == EventType::kGoEnd || ev.type == EventType::kGoStop) && ev.g != 0) {

@@ -13,6 +13,23 @@ std::string_view TypeName(EventType t) {
   if (static_cast<int>(t) < static_cast<int>(EventType::kCount)) return format::Spec(t).name;
   return "record";
 }
+// DecodeVarint() decodes one uvarint at *p (at least 10 readable bytes) and advances *p. False
+// for a 10-byte run of continuation bits, which the slow path reports. Bits past 63 drop, as Go's.
+inline bool DecodeVarint(const uint8_t** p, uint64_t* v) {
+  uint64_t x = 0;
+  const uint8_t* q = *p;
+  for (int i = 0; i < 10; ++i) {
+    const uint8_t c = q[i];
+    x |= static_cast<uint64_t>(c & 0x7f) << (7 * i);
+    if ((c & 0x80) == 0) {
+      *p = q + i + 1;
+      *v = x;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 RawReader::RawReader(const Input* in, int version, uint64_t offset, uint64_t end,
@@ -130,19 +147,7 @@ bool RawReader::NextFast(RawRecord* rec) {
     ++narg;
     ++inline_args;
   }
-  auto varint = [&p](uint64_t* v) {
-    uint64_t x = 0;
-    for (int i = 0; i < 10; ++i) {
-      const uint8_t c = p[i];
-      x |= static_cast<uint64_t>(c & 0x7f) << (7 * i);
-      if ((c & 0x80) == 0) {
-        p += i + 1;
-        *v = x;
-        return true;
-      }
-    }
-    return false;
-  };
+  auto varint = [&p](uint64_t* v) { return DecodeVarint(&p, v); };
   size_t n = 0;
   if (narg < inline_args) {
     if (narg != want) return false;
@@ -180,20 +185,7 @@ bool RawReader::SkimFast(RawRecord* rec) {
     return false;
   }
   const int narg = (b >> 6) + 1;
-  // The first value, the time delta.
-  auto first = [&p](uint64_t* v) {
-    uint64_t x = 0;
-    for (int i = 0; i < 10; ++i) {
-      const uint8_t c = p[i];
-      x |= static_cast<uint64_t>(c & 0x7f) << (7 * i);
-      if ((c & 0x80) == 0) {
-        p += i + 1;
-        *v = x;
-        return true;
-      }
-    }
-    return false;
-  };
+  auto first = [&p](uint64_t* v) { return DecodeVarint(&p, v); };  // the time delta
   // Skips bytes up to `end`, counting values (a value ends at a byte without the high bit).
   auto count_to = [&p](const uint8_t* end, int* values) {
     int run = 0;
