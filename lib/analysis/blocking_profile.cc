@@ -55,7 +55,7 @@ void BlockingProfile::OnInterval(const Interval& iv) {
 
 std::map<uint32_t, ProfileRecord> BlockingProfile::records() const {
   std::map<uint32_t, ProfileRecord> out;
-  const_cast<parser::FlatMap<ProfileRecord>&>(records_).ForEach(
+  records_.ForEach(
       [&](uint64_t k, const ProfileRecord& r) { out.emplace(static_cast<uint32_t>(k), r); });
   return out;
 }

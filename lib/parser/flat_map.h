@@ -23,15 +23,16 @@ class FlatMap {
   FlatMap() { Rehash(16); }
 
   // Find() returns the value for key, or nullptr.
-  V* Find(uint64_t key) {
+  const V* Find(uint64_t key) const {
     size_t i = Slot(key);
     while (true) {
-      Entry& e = entries_[i];
+      const Entry& e = entries_[i];
       if (!e.used) return nullptr;
       if (e.key == key) return &e.value;
       i = (i + 1) & mask_;
     }
   }
+  V* Find(uint64_t key) { return const_cast<V*>(std::as_const(*this).Find(key)); }
   // Get() returns the value for key, inserting a default-constructed one if absent. The pointer
   // is invalidated by the next insertion.
   V& Get(uint64_t key, bool* inserted = nullptr) {
@@ -89,6 +90,12 @@ class FlatMap {
       if (e.used) f(e.key, e.value);
     }
   }
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (const Entry& e : entries_) {
+      if (e.used) f(e.key, e.value);
+    }
+  }
 
  private:
   struct Entry {
@@ -142,7 +149,7 @@ class IdSet {
     }
   }
   bool Contains(uint64_t id) const {
-    const Chunk* c = const_cast<FlatMap<Chunk>&>(chunks_).Find(id >> kShift);
+    const Chunk* c = chunks_.Find(id >> kShift);
     if (c == nullptr) return false;
     const auto off = static_cast<uint16_t>(id & (kChunk - 1));
     if (!c->bits.empty()) return (c->bits[off >> 6] >> (off & 63)) & 1;

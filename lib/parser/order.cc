@@ -304,7 +304,7 @@ Status Merger::Advance(uint32_t ci) {
 constexpr uint64_t kEndedSeq = ~0ull - 2;
 
 Merger::OrderState Merger::Current(uint64_t key) const {
-  if (const OrderState* s = const_cast<FlatMap<OrderState>&>(gstate_).Find(key)) return *s;
+  if (const OrderState* s = gstate_.Find(key)) return *s;
   if (key != kGCKey && ended_.Contains(key)) return OrderState{kEndedSeq, kRunning};
   return OrderState{};
 }

@@ -11,14 +11,14 @@ namespace tracetool::parser::internal {
 using format::EventType;
 
 std::string_view TraceIndex::String(uint64_t id) const {
-  auto* e = const_cast<FlatMap<std::pair<uint32_t, uint32_t>>&>(string_index).Find(id);
+  const auto* e = string_index.Find(id);
   if (e == nullptr) return {};
   return std::string_view(string_data).substr(e->first, e->second);
 }
 
 std::span<const Frame> TraceIndex::Stack(uint64_t id) const {
   if (id == 0) return {};
-  auto* e = const_cast<FlatMap<std::pair<uint32_t, uint32_t>>&>(stack_index).Find(id);
+  const auto* e = stack_index.Find(id);
   if (e == nullptr) return {};
   return std::span<const Frame>(frames.data() + e->first, e->second);
 }
