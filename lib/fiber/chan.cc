@@ -142,16 +142,7 @@ bool ChanBase::Send(void* src, bool block) {
     lock_.Release();
     return false;
   }
-  G* gp = MustGetG();
-  Sudog mysg;
-  mysg.g = gp;
-  mysg.elem = src;
-  mysg.c = this;
-  gp->param = nullptr;
-  sendq_.Enqueue(&mysg);
-  Gopark(ChanParkCommit, &lock_, WaitReason::kChanSend);
-  gp->param = nullptr;
-  if (!mysg.success) Throw("send on closed channel");
+  if (!ParkLocked(&sendq_, src, WaitReason::kChanSend)) Throw("send on closed channel");
   return true;
 }
 
@@ -184,17 +175,21 @@ bool ChanBase::Recv(void* sink, bool block, bool* received) {
     lock_.Release();
     return false;
   }
+  *received = ParkLocked(&recvq_, sink, WaitReason::kChanReceive);
+  return true;
+}
+
+bool ChanBase::ParkLocked(WaitQ* q, void* elem, WaitReason reason) {
   G* gp = MustGetG();
   Sudog mysg;
   mysg.g = gp;
-  mysg.elem = sink;
+  mysg.elem = elem;
   mysg.c = this;
   gp->param = nullptr;
-  recvq_.Enqueue(&mysg);
-  Gopark(ChanParkCommit, &lock_, WaitReason::kChanReceive);
+  q->Enqueue(&mysg);
+  Gopark(ChanParkCommit, &lock_, reason);
   gp->param = nullptr;
-  *received = mysg.success;
-  return true;
+  return mysg.success;
 }
 
 void ChanBase::Close() {

@@ -88,6 +88,9 @@ class ChanBase {
   void* Slot(size_t i) { return buf_ + i * elem_size_; }
   G* SendLocked(Sudog* sg, void* src);  // Go's send(); returns the G to ready after unlocking.
   G* RecvLocked(Sudog* sg, void* sink);  // Go's recv().
+  // ParkLocked() queues the running G on q with elem, parks it (releasing lock_) and returns
+  // whether the peer completed the operation (false: woken by Close). Called with lock_ held.
+  bool ParkLocked(WaitQ* q, void* elem, WaitReason reason);
 
   Lock lock_;
   size_t qcount_ = 0;          // Guarded by lock_.
