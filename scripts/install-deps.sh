@@ -15,6 +15,9 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler
   libzstd-dev zstd zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libdw-dev                          # elfutils: lib/fiber's trace writer symbolizes its stacks
+  # the web UI's browser tests: Debian's Chromium driven by npm's playwright-core
+  chromium                           # (node and npm come with the machine)
   # the oracle: Go 1.19's `go tool trace`, and its canned traces (src/internal/trace/testdata)
   golang-1.19-go golang-1.19-src
   # GNU time (/usr/bin/time -v: peak RSS) and scripting
