@@ -5,7 +5,7 @@
 #   deps      scripts/install-deps.sh
 #   main      RelWithDebInfo, -Werror, into build/: ctest (all labels: unit, oracle, golden, fiber…)
 #   asan      ASan+UBSan (gcc) into build-asan/: ctest -L 'unit|fiber'
-#   tsan      TSan into build-tsan/: ctest -L fiber            (only when lib/fiber exists)
+#   tsan      TSan into build-tsan/: ctest -L 'fiber|threads' (only when lib/fiber exists)
 #   fuzz      libFuzzer (clang) into build-fuzz/: parse_fuzzer for $FUZZ_SECONDS s on a copy of
 #             the seed corpus, then every file of testdata/corrupt/ replayed (must not crash)
 #   bench     bench/compare.sh --smoke: both tools on a tiny generated trace, and parse_bench
@@ -140,13 +140,13 @@ fi
 # ---------------------------------------------------------------------------------------------
 if want tsan; then
   if [[ -f lib/fiber/CMakeLists.txt ]]; then
-    banner tsan "TSan, build-tsan/: ctest -L fiber"
+    banner tsan "TSan, build-tsan/: ctest -L 'fiber|threads'"
     t=$SECONDS
     if configure build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
          -DTRACETOOL_SANITIZE=thread -DTRACETOOL_WERROR=OFF \
          -DTRACETOOL_BUILD_TESTS=ON -DTRACETOOL_BUILD_BENCH=OFF -DTRACETOOL_FUZZ=OFF &&
        cmake --build build-tsan -j "$JOBS"; then
-      run_ctest tsan $t build-tsan -L fiber --no-tests=error
+      run_ctest tsan $t build-tsan -L 'fiber|threads' --no-tests=error
     else
       build_failed tsan $t $?
     fi

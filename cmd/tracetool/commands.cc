@@ -158,7 +158,7 @@ int Run(const Options& opts) {
   Status st = parser::Input::Open(opts.trace, &input);
   if (!st.ok()) return Fail(name, st);
   std::unique_ptr<parser::Reader> reader;
-  st = parser::Reader::Open(std::move(input), &reader);
+  st = parser::Reader::Open(std::move(input), &reader, parser::ReaderOptions{opts.threads});
   if (!st.ok()) return Fail(name, st);
 
   Output out;

@@ -76,6 +76,12 @@ int main(int argc, char** argv) {
                  "yields and preemptions)")
       ->type_name("TYPE");
   app.add_flag("-d", opts.dump, "Print every event of the trace, one per line, as go tool trace -d");
+  app.add_option("--threads", opts.threads,
+                 "Threads for reading the trace: 1, or 2 to merge the per-P batches on a second "
+                 "core (same output); default: 2 when there is a second core and the trace is at "
+                 "least 1 MiB")
+      ->type_name("N")
+      ->check(CLI::Range(0, 2));
   app.add_option("--http", opts.http, "Serve the web UI at ADDR (not available yet)")
       ->type_name("ADDR");
   std::optional<std::string> goroutines;

@@ -265,10 +265,10 @@ Status Merger::Advance(uint32_t ci) {
     }
     c.last_ticks = e.ticks;
     // Value counts were checked by the reader: arg0 + slots (+ stack id).
-    const size_t nargs = v.size() - arg0 - (spec.has_stack ? 1 : 0);
-    size_t i = 0;
-    for (; i < nargs && i < format::kMaxArgs; ++i) e.args[i] = v[arg0 + i];
-    for (; i < format::kMaxArgs; ++i) e.args[i] = 0;
+    const size_t nargs = std::min<size_t>(v.size() - arg0 - (spec.has_stack ? 1 : 0), format::kMaxArgs);
+    static_assert(format::kMaxArgs == 4);
+    e.args[0] = e.args[1] = e.args[2] = e.args[3] = 0;
+    for (size_t i = 0; i < nargs; ++i) e.args[i] = v[arg0 + i];
     e.stack_id = spec.has_stack ? static_cast<uint32_t>(std::min<uint64_t>(v.back(), UINT32_MAX)) : 0;
     switch (kGContext[static_cast<size_t>(r.type)]) {
       case GContext::kStart:
@@ -288,9 +288,10 @@ Status Merger::Advance(uint32_t ci) {
         break;
     }
     if (r.type == EventType::kUserLog) {
-      e.message = r.str;
-    } else if (!e.message.empty()) {
-      e.message.clear();
+      e.message_offset = r.str_offset;
+      e.message_len = static_cast<uint32_t>(r.str.size());  // at most 1e6 (raw_reader.cc)
+    } else {
+      e.message_len = 0;
     }
     c.cur ^= 1;
     c.has_head = true;
@@ -354,7 +355,7 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
   // new head after the heads with an equal or earlier time (upper bound).
   auto earlier = [](const FrontierItem& a, const FrontierItem& b) { return a.ticks < b.ticks; };
   if (!newly_ready_.empty()) {
-    std::sort(newly_ready_.begin(), newly_ready_.end());
+    if (newly_ready_.size() > 1) std::sort(newly_ready_.begin(), newly_ready_.end());
     for (uint32_t ci : newly_ready_) {
       const FrontierItem item{cursors_[ci]->head().ticks, ci};
       frontier_.insert(std::upper_bound(frontier_.begin(), frontier_.end(), item, earlier), item);
@@ -417,6 +418,9 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
                      out->ticks, last_merged_ticks_);
   }
   last_merged_ticks_ = out->ticks;
+  if (out->type == EventType::kGoSysBlock || out->type == EventType::kGoInSyscall) {
+    out->seq = static_cast<int64_t>(Current(out->g).seq);  // what its GoSysExit will carry
+  }
   if ((out->type == EventType::kGoEnd || out->type == EventType::kGoStop) && out->g != 0) {
     ended_.Insert(out->g);
     gstate_.Erase(out->g);
@@ -431,7 +435,7 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
   return OkStatus();
 }
 
-Status Merger::Next1005(const MEvent** ev, bool* done) {
+Status Merger::Next1005(MEvent** ev, bool* done) {
   if (next1005_ >= events1005_.size()) {
     *done = true;
     return OkStatus();
@@ -440,7 +444,7 @@ Status Merger::Next1005(const MEvent** ev, bool* done) {
   return OkStatus();
 }
 
-void Merger::CloseSyscall(uint64_t g) {
+void SyscallReorder::CloseSyscall(uint64_t g) {
   OpenSyscall* o = open_syscalls_.Find(g);
   if (o == nullptr || !o->open) return;
   std::multiset<int64_t>& set = o->exit_known ? known_exit_times_ : open_block_times_;
@@ -448,7 +452,7 @@ void Merger::CloseSyscall(uint64_t g) {
   o->open = false;
 }
 
-int64_t Merger::Watermark() const {
+int64_t SyscallReorder::Watermark() const {
   if (merge_done_) return INT64_MAX;
   // Events still to merge come at or after last_merged_ticks_, except syscall exits, which move
   // back to their real time: to the known time of a far exit, or at most small_sysexit_lag back
@@ -463,104 +467,140 @@ int64_t Merger::Watermark() const {
   return w;
 }
 
-Status Merger::Next(const MEvent** ev, bool* done) {
+Status Merger::NextMerged(MEvent** ev, bool* done) {
   *done = false;
   if (!initialized_) TT_RETURN_IF_ERROR(Init());
   if (idx_->version < 1007) return Next1005(ev, done);
-  while (true) {
-    // Release the earliest buffered event if nothing still to come can sort before it.
-    if (!PendingEmpty()) {
-      const bool from_fifo =
-          moved_.empty() ||
-          (!in_order_.empty() && !PendingLater()(in_order_.front(), moved_.top()));
-      const Pending& top = from_fifo ? in_order_.front() : moved_.top();
-      if (top.ticks <= Watermark()) {
-        if (top.ticks < last_released_ticks_) {
-          return ErrStatus(ErrorTag::kInconsistent,
-                           "offset 0x%" PRIx64 ": time stamps out of order after moving syscall "
-                           "exits to their real time",
-                           top.ev.offset);
-        }
-        last_released_ticks_ = top.ticks;
-        released_ = std::move(const_cast<Pending&>(top).ev);
-        if (from_fifo) {
-          in_order_.pop_front();
-        } else {
-          moved_.pop();
-        }
-        *ev = &released_;
-        return OkStatus();
+  return MergeOne(ev, done);
+}
+
+Status SyscallReorder::Pop(const MEvent** ev, bool* got) {
+  *got = false;
+  if (fifo_pop_pending_) {  // the event handed out last time has been used
+    in_order_.pop_front();
+    fifo_pop_pending_ = false;
+  }
+  if (PendingEmpty()) return OkStatus();
+  const bool from_fifo =
+      moved_.empty() || (!in_order_.empty() && !PendingLater()(in_order_.front(), moved_.top()));
+  const Pending& top = from_fifo ? in_order_.front() : moved_.top();
+  if (top.ticks > Watermark()) return OkStatus();
+  if (top.ticks < last_released_ticks_) {
+    return ErrStatus(ErrorTag::kInconsistent,
+                     "offset 0x%" PRIx64 ": time stamps out of order after moving syscall "
+                     "exits to their real time",
+                     top.ev.offset);
+  }
+  last_released_ticks_ = top.ticks;
+  if (from_fifo) {
+    // Handed out in place: the slot stays valid until the next call, which pops it.
+    *ev = &top.ev;
+    fifo_pop_pending_ = true;
+  } else {
+    released_ = top.ev;
+    moved_.pop();
+    *ev = &released_;
+  }
+  *got = true;
+  return OkStatus();
+}
+
+Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
+  *got = false;
+  if (fifo_pop_pending_) {
+    in_order_.pop_front();
+    fifo_pop_pending_ = false;
+  }
+  MEvent& m = *mp;
+  last_merged_ticks_ = m.ticks;  // before any move: merged events come in time order
+  // Spec §3.3 step 5.
+  switch (m.type) {
+    case EventType::kGoSysBlock:
+    case EventType::kGoInSyscall: {
+      last_sys_block_.Get(m.g) = m.ticks;
+      CloseSyscall(m.g);
+      OpenSyscall& o = open_syscalls_.Get(m.g);
+      o.open = true;
+      // Its exit will carry the goroutine's current sequence number (spec §3.2), which the
+      // Merger left in m.seq.
+      auto far = idx_->far_sysexits.find({m.g, static_cast<uint64_t>(m.seq)});
+      if (far != idx_->far_sysexits.end() && far->second.ts >= m.ticks) {
+        o.exit_known = true;
+        o.time = far->second.ts;
+        known_exit_times_.insert(o.time);
+      } else {
+        o.exit_known = false;
+        o.time = m.ticks;
+        open_block_times_.insert(o.time);
       }
-    } else if (merge_done_) {
+      break;
+    }
+    case EventType::kGoSysExit: {
+      CloseSyscall(m.g);
+      const auto ts = static_cast<int64_t>(m.args[2]);
+      if (ts == 0) break;
+      int64_t* block = last_sys_block_.Find(m.g);
+      if (block == nullptr || *block == 0) {
+        return ErrStatus(ErrorTag::kInconsistent,
+                         "offset 0x%" PRIx64 ": stray syscall exit: GoSysExit of g %" PRIu64
+                         " with real time %" PRId64 " but the goroutine never blocked in a "
+                         "syscall",
+                         m.offset, m.g, ts);
+      }
+      if (ts < *block) {
+        return ErrStatus(ErrorTag::kInconsistent,
+                         "offset 0x%" PRIx64 ": time stamps out of order: GoSysExit of g %" PRIu64
+                         " has real time %" PRId64 ", before its GoSysBlock at %" PRId64,
+                         m.offset, m.g, ts, *block);
+      }
+      m.ticks = ts;
+      break;
+    }
+    default:
+      break;
+  }
+  // Fast path: nothing buffered, and nothing still to come can move before this event.
+  if (PendingEmpty() && m.ticks >= last_released_ticks_ && m.ticks <= Watermark()) {
+    last_released_ticks_ = m.ticks;
+    ++merge_index_;
+    *ev = mp;
+    *got = true;
+    return OkStatus();
+  }
+  Pending p{m.ticks, merge_index_++, m};
+  if (in_order_.empty() || p.ticks >= in_order_.back().ticks) {
+    in_order_.push_back(std::move(p));
+  } else {
+    moved_.push(std::move(p));
+  }
+  return OkStatus();
+}
+
+Status OrderedMerge::Next(const MEvent** ev, bool* done) {
+  *done = false;
+  if (v1005_) {  // already in final order (spec §3.5)
+    MEvent* m = nullptr;
+    TT_RETURN_IF_ERROR(merger_.NextMerged(&m, done));
+    *ev = m;
+    return OkStatus();
+  }
+  while (true) {
+    bool got = false;
+    TT_RETURN_IF_ERROR(reorder_.Pop(ev, &got));
+    if (got) return OkStatus();
+    if (reorder_.done()) {
       *done = true;
       return OkStatus();
     }
-    MEvent* mp = nullptr;
+    MEvent* m = nullptr;
     bool mdone = false;
-    TT_RETURN_IF_ERROR(MergeOne(&mp, &mdone));
+    TT_RETURN_IF_ERROR(merger_.NextMerged(&m, &mdone));
     if (mdone) {
-      merge_done_ = true;
+      reorder_.Finish();
       continue;
     }
-    MEvent& m = *mp;
-    // Spec §3.3 step 5.
-    switch (m.type) {
-      case EventType::kGoSysBlock:
-      case EventType::kGoInSyscall: {
-        last_sys_block_.Get(m.g) = m.ticks;
-        CloseSyscall(m.g);
-        OpenSyscall& o = open_syscalls_.Get(m.g);
-        o.open = true;
-        // Its exit will carry the goroutine's current sequence number (spec §3.2).
-        auto far = idx_->far_sysexits.find({m.g, Current(m.g).seq});
-        if (far != idx_->far_sysexits.end() && far->second.ts >= m.ticks) {
-          o.exit_known = true;
-          o.time = far->second.ts;
-          known_exit_times_.insert(o.time);
-        } else {
-          o.exit_known = false;
-          o.time = m.ticks;
-          open_block_times_.insert(o.time);
-        }
-        break;
-      }
-      case EventType::kGoSysExit: {
-        CloseSyscall(m.g);
-        const auto ts = static_cast<int64_t>(m.args[2]);
-        if (ts == 0) break;
-        int64_t* block = last_sys_block_.Find(m.g);
-        if (block == nullptr || *block == 0) {
-          return ErrStatus(ErrorTag::kInconsistent,
-                           "offset 0x%" PRIx64 ": stray syscall exit: GoSysExit of g %" PRIu64
-                           " with real time %" PRId64 " but the goroutine never blocked in a "
-                           "syscall",
-                           m.offset, m.g, ts);
-        }
-        if (ts < *block) {
-          return ErrStatus(ErrorTag::kInconsistent,
-                           "offset 0x%" PRIx64 ": time stamps out of order: GoSysExit of g %" PRIu64
-                           " has real time %" PRId64 ", before its GoSysBlock at %" PRId64,
-                           m.offset, m.g, ts, *block);
-        }
-        m.ticks = ts;
-        break;
-      }
-      default:
-        break;
-    }
-    // Fast path: nothing buffered, and nothing still to come can move before this event.
-    if (PendingEmpty() && m.ticks >= last_released_ticks_ && m.ticks <= Watermark()) {
-      last_released_ticks_ = m.ticks;
-      *ev = mp;
-      ++merge_index_;
-      return OkStatus();
-    }
-    Pending p{m.ticks, merge_index_++, m};
-    if (in_order_.empty() || m.ticks >= in_order_.back().ticks) {
-      in_order_.push_back(std::move(p));
-    } else {
-      moved_.push(std::move(p));
-    }
+    TT_RETURN_IF_ERROR(reorder_.Push(m, ev, &got));
+    if (got) return OkStatus();
   }
 }
 

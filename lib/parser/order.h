@@ -25,10 +25,12 @@ class Merger {
   Merger(const Merger&) = delete;
   Merger& operator=(const Merger&) = delete;
 
-  // Next() yields events in Go's final order (after the syscall-exit time adjustment and the
-  // stable sort by time), with raw tick times. Local variants are renamed.
-  // *ev points into the Merger and stays valid until the next call.
-  Status Next(const MEvent** ev, bool* done);
+  // NextMerged() yields events in merge order (spec §3.3 steps 1–4), before the syscall-exit
+  // adjustment, with raw tick times; local variants are renamed. For GoSysBlock and GoInSyscall,
+  // ev->seq is the goroutine's sequence number after the event (the one its GoSysExit will
+  // carry), for SyscallReorder. Version 1005 traces come out in their final order already.
+  // *ev points into the Merger and stays valid until the next call; the caller may modify it.
+  Status NextMerged(MEvent** ev, bool* done);
 
  private:
   struct Cursor;
@@ -40,16 +42,6 @@ class Merger {
     int64_t ticks;
     uint32_t cursor;
   };
-  struct Pending {
-    int64_t ticks;
-    uint64_t order;  // merge index: keeps the sort stable
-    MEvent ev;
-  };
-  struct PendingLater {
-    bool operator()(const Pending& a, const Pending& b) const {
-      return a.ticks != b.ticks ? a.ticks > b.ticks : a.order > b.order;
-    }
-  };
 
   Status Init();
   Status Advance(uint32_t ci);              // load the next head event of cursor ci
@@ -57,7 +49,7 @@ class Merger {
   Status Apply(const MEvent& e);            // the state transition of a merged event
   void Wake(uint64_t key);                  // re-classify heads waiting on key
   Status MergeOne(MEvent** ev, bool* done);  // order1007 steps 1–4
-  Status Next1005(const MEvent** ev, bool* done);
+  Status Next1005(MEvent** ev, bool* done);
 
   const Input* const in_;
   const TraceIndex* const idx_;
@@ -75,6 +67,54 @@ class Merger {
   int64_t last_merged_ticks_ = INT64_MIN;
   size_t live_cursors_ = 0;
 
+  // Version 1005: the whole trace, sorted by global sequence number (spec §3.5).
+  std::vector<MEvent> events1005_;
+  size_t next1005_ = 0;
+};
+
+
+// SyscallReorder: Go's last two ordering steps (spec §3.3 steps 5–6): each GoSysExit moves to its
+// real exit time, then everything is stably re-sorted by time. Streaming, with a small reorder
+// buffer: an event is released once no event still to come can sort before it.
+//
+// It is separate from the Merger so that the two can run on different threads (reader.cc): the
+// caller feeds it merged events one at a time.
+//
+//   while (true) {
+//     TT_RETURN_IF_ERROR(r.Pop(&ev, &got)); if (got) use(ev), continue;
+//     if (r.done()) break;
+//     get the next merged event m (or, at the end, r.Finish(); continue);
+//     TT_RETURN_IF_ERROR(r.Push(m, &ev, &got)); if (got) use(ev);
+//   }
+class SyscallReorder {
+ public:
+  explicit SyscallReorder(const TraceIndex* index) : idx_(index) {}
+
+  // Pop() releases the earliest buffered event if nothing still to come can sort before it.
+  // *ev stays valid until the next Pop() or Push().
+  Status Pop(const MEvent** ev, bool* got);
+  // Push() takes the next merged event (it may change m->ticks). When m can go out at once
+  // (the common case), *got is set and *ev == m; otherwise it is buffered.
+  Status Push(MEvent* m, const MEvent** ev, bool* got);
+  // Finish(): there are no more merged events.
+  void Finish() { merge_done_ = true; }
+  // done(): finished and drained.
+  bool done() const { return merge_done_ && PendingEmpty(); }
+
+ private:
+  struct Pending {
+    int64_t ticks;
+    uint64_t order;  // merge index: keeps the sort stable
+    MEvent ev;
+  };
+  struct PendingLater {
+    bool operator()(const Pending& a, const Pending& b) const {
+      return a.ticks != b.ticks ? a.ticks > b.ticks : a.order > b.order;
+    }
+  };
+
+  const TraceIndex* const idx_;
+  int64_t last_merged_ticks_ = INT64_MIN;
   // Syscall-exit adjustment and stable re-sort (spec §3.3 steps 5–6, §9.1): a reorder buffer.
   FlatMap<int64_t> last_sys_block_;         // goroutine → ticks of its last GoSysBlock/GoInSyscall
   // Open blocking syscalls, until their GoSysExit: for each, the earliest time its exit can have.
@@ -118,11 +158,23 @@ class Merger {
   uint64_t merge_index_ = 0;
   bool merge_done_ = false;
   int64_t last_released_ticks_ = INT64_MIN;
-  MEvent released_;  // the event last handed out of the reorder buffer
+  MEvent released_;  // the event last handed out of the heap of moved events
+  bool fifo_pop_pending_ = false;  // the FIFO's front was handed out; pop it on the next call
 
-  // Version 1005: the whole trace, sorted by global sequence number (spec §3.5).
-  std::vector<MEvent> events1005_;
-  size_t next1005_ = 0;
+};
+
+// OrderedMerge: Merger then SyscallReorder on one thread: events in Go's final order.
+class OrderedMerge {
+ public:
+  OrderedMerge(const Input* in, const TraceIndex* index) : merger_(in, index), reorder_(index),
+      v1005_(index->version < 1007) {}
+  // *ev stays valid until the next call.
+  Status Next(const MEvent** ev, bool* done);
+
+ private:
+  Merger merger_;
+  SyscallReorder reorder_;
+  const bool v1005_;
 };
 
 }  // namespace tracetool::parser::internal

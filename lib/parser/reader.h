@@ -12,7 +12,8 @@
 //   while (true) { TT_RETURN_IF_ERROR(r->Next(&ev, &done)); if (done) break; Use(ev); }
 //
 // Memory is bounded by the trace's live state (per-P cursors, goroutines, strings, stacks,
-// CPU samples), never by its number of events. Not thread-safe; one consumer.
+// CPU samples), never by its number of events. Not thread-safe; one consumer (the reader may
+// run part of its own work on a helper thread: ReaderOptions).
 #ifndef TRACETOOL_LIB_PARSER_READER_H_
 #define TRACETOOL_LIB_PARSER_READER_H_
 
@@ -39,6 +40,13 @@ struct ParseStats {
   uint64_t stack_redefined = 0;  // stack records that replaced an earlier one with the same id
 };
 
+struct ReaderOptions {
+  // Threads for reading: 1 = everything on the caller's thread; 2 = the merge of per-P batches
+  // runs on a second thread (same events, same order); 0 = 2 when the machine has a second core
+  // and the trace is at least 1 MiB, else 1.
+  int threads = 0;
+};
+
 class Reader {
  public:
   virtual ~Reader() = default;
@@ -46,7 +54,8 @@ class Reader {
   // Open() reads the header and indexes the whole input (one sequential pass over its bytes:
   // batch offsets, strings, stacks, frequency). Structural corruption anywhere in the file is
   // reported here, with the offset. The Reader takes ownership of the input.
-  static Status Open(std::unique_ptr<Input> input, std::unique_ptr<Reader>* out);
+  static Status Open(std::unique_ptr<Input> input, std::unique_ptr<Reader>* out,
+                     const ReaderOptions& opts = {});
 
   // Next() stores the next event in *ev, or sets *done at the end. After an error the reader is
   // finished (further calls return the same error). ev->message is valid until the next call.

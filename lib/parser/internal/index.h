@@ -7,6 +7,7 @@
 #define TRACETOOL_LIB_PARSER_INTERNAL_INDEX_H_
 
 #include <cstdint>
+#include <type_traits>
 #include <map>
 #include <unordered_map>
 #include <string>
@@ -31,9 +32,14 @@ struct MEvent {
   uint64_t args[format::kMaxArgs] = {};
   uint32_t stack_id = 0;
   format::EventType type = format::EventType::kNone;
-  int64_t seq = 0;  // global sequence number, version 1005 only
-  std::string message;  // UserLog only
+  int64_t seq = 0;  // global sequence number (version 1005); see Merger::NextMerged (≥ 1007)
+  // UserLog only: where its message lies in the input. By reference so that MEvent stays a
+  // trivially copyable value (it is copied between threads and through the reorder buffer);
+  // the rare UserLog re-reads its bytes at conversion.
+  uint64_t message_offset = 0;
+  uint32_t message_len = 0;
 };
+static_assert(std::is_trivially_copyable_v<MEvent>);
 
 struct BatchRef {
   uint64_t start;  // offset of the first record after the batch header

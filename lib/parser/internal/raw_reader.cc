@@ -343,6 +343,7 @@ Status RawReader::NextSlow(RawRecord* rec, bool want_strings) {
                        " (want <= 1000000)",
                        off0, len);
     }
+    rec->str_offset = pos_;
     TT_RETURN_IF_ERROR(ReadString(len, &rec->str, true, type, off0));
   }
   // Value count check (spec §1.4, §1.9).

@@ -21,6 +21,7 @@ struct RawRecord {
   uint64_t offset = 0;  // absolute offset of the record's first byte
   std::span<const uint64_t> values() const { return {big.empty() ? small : big.data(), n}; }
   std::string str;  // String payload, or UserLog's message
+  uint64_t str_offset = 0;  // UserLog: absolute offset of the message's first byte
 
   // Storage: events use `small`; stack records (up to 4002 values) use `big`.
   void Clear() {
