@@ -2,9 +2,6 @@
 
 #include <cinttypes>
 #include <thread>
-#include <ctime>
-#include <cstdio>
-#include <cstdlib>
 #include <unordered_set>
 
 #include "lib/parser/internal/chunk_pipe.h"
@@ -112,7 +109,6 @@ class V1Reader final : public Reader {
       if (!pipe_->Commit()) return;  // the consumer went away
     }
     pipe_->Close(std::move(st));
-    if (getenv("TT_DEBUG_CPU")) { timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); fprintf(stderr, "merge thread cpu %.3f\n", t.tv_sec + t.tv_nsec/1e9); }
   }
 
   // OrderedMerge::Next with the merged events coming from the merge thread.
