@@ -12,6 +12,7 @@
 #include "lib/analysis/goroutine_stats.h"
 #include "lib/analysis/mmu.h"
 #include "lib/analysis/report.h"
+#include "lib/analysis/chrome_export.h"
 #include "lib/analysis/text_dump.h"
 #include "lib/parser/input.h"
 #include "lib/parser/reader.h"
@@ -83,11 +84,17 @@ int Run(const Options& opts) {
   }
   const int verbs = (opts.pprof.empty() ? 0 : 1) + (opts.dump ? 1 : 0) + (opts.goroutines ? 1 : 0) +
                     (opts.tasks ? 1 : 0) + (opts.regions ? 1 : 0) + (opts.logs ? 1 : 0) +
-                    (opts.mmu ? 1 : 0) + (opts.schedlat ? 1 : 0);
+                    (opts.mmu ? 1 : 0) + (opts.schedlat ? 1 : 0) +
+                    (opts.export_format.empty() ? 0 : 1);
   if (verbs > 1) {
     fprintf(stderr,
             "tracetool: give one of -d, -pprof=MODE, -goroutines, -tasks, -regions, -logs, -mmu, "
-            "-schedlat at a time\n");
+            "-schedlat, -export at a time\n");
+    return kExitUsage;
+  }
+  if (!opts.export_format.empty() && opts.export_format != "chrome") {
+    fprintf(stderr, "tracetool: unknown -export format %s (want chrome)\n",
+            opts.export_format.c_str());
     return kExitUsage;
   }
   // -mmu: Go's UI default is the system view, stw|background|assist.
@@ -146,7 +153,8 @@ int Run(const Options& opts) {
               opts.pprof.c_str());
       return kExitUsage;
     }
-  } else if (!opts.dump && !opts.goroutines && !annotations && !opts.mmu && !opts.schedlat) {
+  } else if (!opts.dump && !opts.goroutines && !annotations && !opts.mmu && !opts.schedlat &&
+             opts.export_format.empty()) {
     fprintf(stderr,
             "tracetool: nothing to do: give -d to dump events, -pprof=net|sync|syscall|sched or "
             "-goroutines (see tracetool -h)\n");
@@ -178,6 +186,11 @@ int Run(const Options& opts) {
   if (opts.mmu) mu = std::make_unique<analysis::MutatorUtilization>(util_flags);
   std::unique_ptr<analysis::SchedLatency> schedlat;
   if (opts.schedlat) schedlat = std::make_unique<analysis::SchedLatency>(reader.get());
+  std::unique_ptr<analysis::ChromeTraceWriter> chrome;
+  if (!opts.export_format.empty()) {
+    chrome = std::make_unique<analysis::ChromeTraceWriter>(reader.get());
+    chrome->Begin(&out.buffer());
+  }
   parser::Event ev;
   while (true) {
     bool done = false;
@@ -192,6 +205,11 @@ int Run(const Options& opts) {
       analysis::GoStateMachine::OnEvent(ev, &profile);
     } else if (schedlat) {
       schedlat->OnEvent(ev);
+    } else if (chrome) {
+      st = chrome->OnEvent(ev, &out.buffer());
+      if (!st.ok()) return Fail(name, st);
+      if (!out.FlushIfLarge()) return OutputFailure(out);
+      last_ts = ev.ts;
     } else if (mu) {
       st = mu->OnEvent(ev, *reader);
       if (!st.ok()) return Fail(name, st);
@@ -206,6 +224,7 @@ int Run(const Options& opts) {
     }
   }
   if (mode) out.Write(BuildPprof(*reader, profile));
+  if (chrome) chrome->Finish(last_ts, &out.buffer());
   if (schedlat) {
     out.Write(opts.json ? analysis::SchedLatencyJson(*schedlat)
                         : analysis::SchedLatencyText(*schedlat));

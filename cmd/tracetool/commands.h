@@ -32,6 +32,7 @@ struct Options {
   bool schedlat = false;    // -schedlat
   bool json = false;        // -json: analyses print JSON instead of text tables
   std::string sort;         // -sort=COLUMN for analysis tables
+  std::string export_format;  // -export=chrome
   int threads = 0;          // -threads=N for the reader (0: automatic; parser::ReaderOptions)
 };
 

@@ -110,6 +110,10 @@ int main(int argc, char** argv) {
       ->type_name("DUR[,DUR]");
   app.add_flag("--schedlat", opts.schedlat,
                "Scheduler latency distribution (p50/p90/p99/max) overall and per goroutine group");
+  app.add_option("--export", opts.export_format,
+                 "Write the whole trace for another viewer: chrome (Chrome trace-event JSON, as go "
+                 "tool trace's viewer reads it; opens in ui.perfetto.dev and chrome://tracing)")
+      ->type_name("FORMAT");
   app.add_flag("--json", opts.json, "Analyses print JSON (documented schema) instead of tables");
   app.add_option("--sort", opts.sort,
                  "Sort analysis tables by total, exec, sched, io, block, syscall, sweep, gc, "

@@ -19,6 +19,8 @@ void AppendI(std::string* out, int64_t v) {
   out->append(buf, r.ptr);
 }
 
+}  // namespace
+
 // The STW kind names (spec §1.10): two kinds before 1.21, the runtime's stop reasons in 1.21.
 std::string_view StwKind(int version, uint64_t kind) {
   if (version < 1021) return kind == 0 ? "mark termination" : "sweep termination";
@@ -30,8 +32,6 @@ std::string_view StwKind(int version, uint64_t kind) {
       "PageCachePagesLeaked (test)", "ResetDebugLog (test)"};
   return kind < std::size(kKinds) ? kKinds[kind] : kKinds[0];
 }
-
-}  // namespace
 
 void AppendEventLine(const parser::Reader& reader, const parser::Event& ev, std::string* out) {
   const format::EventSpec& spec = format::Spec(ev.type);

@@ -14,6 +14,9 @@ namespace tracetool::analysis {
 // AppendEventLine() appends ev's line, newline included, to *out. `reader` resolves strings.
 void AppendEventLine(const parser::Reader& reader, const parser::Event& ev, std::string* out);
 
+// StwKind() is GCSTWStart's kind as Go names it for the trace's version (spec §1.10).
+std::string_view StwKind(int version, uint64_t kind);
+
 }  // namespace tracetool::analysis
 
 #endif  // TRACETOOL_LIB_ANALYSIS_TEXT_DUMP_H_

@@ -76,14 +76,14 @@ Status Validator::Process(Event* evp) {
       bool& open = version_ < 1010 ? p.stw : stw_open_;
       if (open) return Fail(ev, "previous STW is not ended before a new one");
       open = true;
-      stw_start_ = LinkOf(ev);
+      (version_ < 1010 ? p.stw_start : stw_start_) = LinkOf(ev);
       break;
     }
     case EventType::kGCSTWDone: {
       bool& open = version_ < 1010 ? p.stw : stw_open_;
       if (!open) return Fail(ev, "bogus STW end: no stop-the-world is in progress");
       open = false;
-      ev.from = stw_start_;
+      ev.from = version_ < 1010 ? p.stw_start : stw_start_;  // Go links per P before 1.10
       break;
     }
     case EventType::kGCSweepStart:

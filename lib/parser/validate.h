@@ -35,6 +35,7 @@ class Validator {
   struct PDesc {
     bool running = false;
     bool stw = false;    // per-P STW, versions < 1010
+    LinkFrom stw_start;  // its start (versions < 1010)
     bool sweep = false;
     uint64_t g = 0;
   };

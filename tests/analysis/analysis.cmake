@@ -3,6 +3,7 @@
 #   analysis.goroutines.<trace>   -goroutines vs /goroutines and /goroutine?id=PC
 #   analysis.annotations.<trace>  -tasks/-regions vs /usertasks, /userregions, /userregion?type=&pc=
 #   analysis.mmu.<trace>          -mmu vs /mmuPlot and /mmuDetails for five flag sets
+#   analysis.chrome.<trace>       -export=chrome vs /jsontrace (chrome_oracle.py)
 # on the canned traces of Go 1.19 (except the Go 1.5 ones, whose stacks need the binary to get
 # names) and on the traces the tests/go programs write (fixture oracle_gotraces).
 set(_an_dir ${CMAKE_CURRENT_LIST_DIR})
@@ -10,7 +11,7 @@ set(_an_canned ${TRACETOOL_GO_ROOT}/src/internal/trace/testdata)
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 
 function(_analysis_add name trace fixture)
-  foreach(kind goroutines annotations mmu)
+  foreach(kind goroutines annotations mmu chrome)
     set(test analysis.${kind}.${name})
     add_test(NAME ${test}
       COMMAND ${Python3_EXECUTABLE} ${_an_dir}/${kind}_oracle.py $<TARGET_FILE:tracetool>
