@@ -474,35 +474,30 @@ Status Merger::NextMerged(MEvent** ev, bool* done) {
   return MergeOne(ev, done);
 }
 
-Status SyscallReorder::Pop(const MEvent** ev, bool* got) {
-  *got = false;
-  if (fifo_pop_pending_) {  // the event handed out last time has been used
-    in_order_.pop_front();
-    fifo_pop_pending_ = false;
-  }
-  if (PendingEmpty()) return OkStatus();
+Status SyscallReorder::OutOfOrder(const Pending& p) const {
+  return ErrStatus(ErrorTag::kInconsistent,
+                   "offset 0x%" PRIx64 ": time stamps out of order after moving syscall "
+                   "exits to their real time",
+                   p.ev.offset);
+}
+
+const MEvent* SyscallReorder::PopSlow(Status* st) {
   const bool from_fifo =
       moved_.empty() || (!in_order_.empty() && !PendingLater()(in_order_.front(), moved_.top()));
   const Pending& top = from_fifo ? in_order_.front() : moved_.top();
-  if (top.ticks > Watermark()) return OkStatus();
+  if (top.ticks > watermark_) return nullptr;
   if (top.ticks < last_released_ticks_) {
-    return ErrStatus(ErrorTag::kInconsistent,
-                     "offset 0x%" PRIx64 ": time stamps out of order after moving syscall "
-                     "exits to their real time",
-                     top.ev.offset);
+    *st = OutOfOrder(top);
+    return nullptr;
   }
   last_released_ticks_ = top.ticks;
   if (from_fifo) {
-    // Handed out in place: the slot stays valid until the next call, which pops it.
-    *ev = &top.ev;
     fifo_pop_pending_ = true;
-  } else {
-    released_ = top.ev;
-    moved_.pop();
-    *ev = &released_;
+    return &top.ev;
   }
-  *got = true;
-  return OkStatus();
+  released_ = top.ev;
+  moved_.pop();
+  return &released_;
 }
 
 Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
@@ -559,8 +554,9 @@ Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
     default:
       break;
   }
+  watermark_ = Watermark();
   // Fast path: nothing buffered, and nothing still to come can move before this event.
-  if (PendingEmpty() && m.ticks >= last_released_ticks_ && m.ticks <= Watermark()) {
+  if (PendingEmpty() && m.ticks >= last_released_ticks_ && m.ticks <= watermark_) {
     last_released_ticks_ = m.ticks;
     ++merge_index_;
     *ev = mp;
@@ -586,8 +582,9 @@ Status OrderedMerge::Next(const MEvent** ev, bool* done) {
   }
   while (true) {
     bool got = false;
-    TT_RETURN_IF_ERROR(reorder_.Pop(ev, &got));
-    if (got) return OkStatus();
+    Status st;
+    if ((*ev = reorder_.Pop(&st)) != nullptr) return OkStatus();
+    TT_RETURN_IF_ERROR(st);
     if (reorder_.done()) {
       *done = true;
       return OkStatus();

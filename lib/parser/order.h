@@ -81,7 +81,7 @@ class Merger {
 // caller feeds it merged events one at a time.
 //
 //   while (true) {
-//     TT_RETURN_IF_ERROR(r.Pop(&ev, &got)); if (got) use(ev), continue;
+//     if ((ev = r.Pop(&st)) != nullptr) { use(ev); continue; }  TT_RETURN_IF_ERROR(st);
 //     if (r.done()) break;
 //     get the next merged event m (or, at the end, r.Finish(); continue);
 //     TT_RETURN_IF_ERROR(r.Push(m, &ev, &got)); if (got) use(ev);
@@ -90,14 +90,34 @@ class SyscallReorder {
  public:
   explicit SyscallReorder(const TraceIndex* index) : idx_(index) {}
 
-  // Pop() releases the earliest buffered event if nothing still to come can sort before it.
-  // *ev stays valid until the next Pop() or Push().
-  Status Pop(const MEvent** ev, bool* got);
+  // Pop() releases the earliest buffered event if nothing still to come can sort before it:
+  // null if there is none (then *st may hold an error). The event stays valid until the next
+  // Pop() or Push(). Inline: it runs once or twice per event.
+  const MEvent* Pop(Status* st) {
+    if (fifo_pop_pending_) {  // the event handed out last time has been used
+      in_order_.pop_front();
+      fifo_pop_pending_ = false;
+    }
+    if (!moved_.empty()) return PopSlow(st);
+    if (in_order_.empty()) return nullptr;
+    Pending& top = in_order_.front();
+    if (top.ticks > watermark_) return nullptr;
+    if (top.ticks < last_released_ticks_) {
+      *st = OutOfOrder(top);
+      return nullptr;
+    }
+    last_released_ticks_ = top.ticks;
+    fifo_pop_pending_ = true;  // handed out in place; popped on the next call
+    return &top.ev;
+  }
   // Push() takes the next merged event (it may change m->ticks). When m can go out at once
   // (the common case), *got is set and *ev == m; otherwise it is buffered.
   Status Push(MEvent* m, const MEvent** ev, bool* got);
   // Finish(): there are no more merged events.
-  void Finish() { merge_done_ = true; }
+  void Finish() {
+    merge_done_ = true;
+    watermark_ = INT64_MAX;
+  }
   // done(): finished and drained.
   bool done() const { return merge_done_ && PendingEmpty(); }
 
@@ -113,8 +133,12 @@ class SyscallReorder {
     }
   };
 
+  const MEvent* PopSlow(Status* st);  // when some event was moved back in time
+  Status OutOfOrder(const Pending& p) const;
+
   const TraceIndex* const idx_;
   int64_t last_merged_ticks_ = INT64_MIN;
+  int64_t watermark_ = INT64_MIN;  // Watermark(), updated by Push() and Finish()
   // Syscall-exit adjustment and stable re-sort (spec §3.3 steps 5–6, §9.1): a reorder buffer.
   FlatMap<int64_t> last_sys_block_;         // goroutine → ticks of its last GoSysBlock/GoInSyscall
   // Open blocking syscalls, until their GoSysExit: for each, the earliest time its exit can have.

@@ -116,13 +116,13 @@ class V1Reader final : public Reader {
     *done = false;
     while (true) {
       bool got = false;
-      TT_RETURN_IF_ERROR(reorder_->Pop(ev, &got));
-      if (got) return OkStatus();
+      Status st;
+      if ((*ev = reorder_->Pop(&st)) != nullptr) return OkStatus();
+      TT_RETURN_IF_ERROR(st);
       if (reorder_->done()) {
         *done = true;
         return OkStatus();
       }
-      Status st;
       MEvent* m = pipe_->Next(&st);
       if (m == nullptr) {
         TT_RETURN_IF_ERROR(st);
