@@ -14,17 +14,6 @@ namespace {
 
 using format::EventType;
 
-void AppendU(std::string* out, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, r.ptr);
-}
-void AppendI(std::string* out, int64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, r.ptr);
-}
-
 // A float as Go's encoding/json writes it: the shortest decimal that reads back the same, plain
 // notation, except exponent notation (with at least one exponent digit: 1e-7) below 1e-6 and
 // from 1e21 up.
@@ -145,70 +134,64 @@ std::string ChromeTraceWriter::GoroutineName(uint64_t g, const GInfo& info) cons
   return name;
 }
 
-// One event object, fields in Go's order (name, ph, s, ts, dur, pid, tid, id, sf, esf, args,
-// cname, cat), empty ones omitted as Go's `omitempty` does.
+// One event object of section 0 (procs), fields in Go's order (name, ph, s, ts, dur, pid, tid,
+// id, sf, esf, args, cname, cat), empty ones omitted as Go's `omitempty` does.
+void ChromeTraceWriter::EmitObject(const Object& o, std::string* out) {
+  BeginEvent(out);
+  out->push_back('{');
+  if (!o.name.empty()) {
+    out->append("\"name\":");
+    AppendString(out, o.name);
+    out->push_back(',');
+  }
+  out->append("\"ph\":\"");
+  out->append(o.ph);
+  out->push_back('"');
+  if (o.ph == std::string_view("I")) out->append(",\"s\":\"t\"");
+  out->append(",\"ts\":");
+  AppendFloat(out, Usec(o.ts));
+  if (o.dur != 0) {
+    out->append(",\"dur\":");
+    AppendFloat(out, o.dur);
+  }
+  out->append(",\"pid\":0,\"tid\":");
+  AppendU(out, static_cast<uint64_t>(o.tid));
+  const std::pair<const char*, uint64_t> ids[] = {{",\"id\":", o.id},
+                                                  {",\"sf\":", FrameId(o.stack)},
+                                                  {",\"esf\":", FrameId(o.end_stack)}};
+  for (const auto& [key, v] : ids) {
+    if (v != 0) {
+      out->append(key);
+      AppendU(out, v);
+    }
+  }
+  if (!o.args.empty()) {
+    out->append(",\"args\":");
+    out->append(o.args);
+  }
+  if (!o.cat.empty()) {
+    out->append(",\"cat\":");
+    AppendString(out, o.cat);
+  }
+  out->append("}\n");
+}
+
 void ChromeTraceWriter::EmitSlice(std::string_view name, const Mark& m, int64_t end_ts,
                                   uint32_t end_stack, std::string_view args_json,
                                   std::string* out) {
+  Object o{.name = name, .ph = "X", .ts = m.ts, .tid = m.p, .stack = m.stack,
+           .end_stack = end_stack, .args = args_json};
   // Go: a slice that does not last gets 0.1 ns, or the viewer would treat it as unterminated.
-  const double dur = end_ts - m.ts <= 0 ? 0.0001 : Usec(end_ts) - Usec(m.ts);
-  const uint32_t sf = FrameId(m.stack), esf = FrameId(end_stack);
-  BeginEvent(out);
-  out->push_back('{');
-  if (!name.empty()) {
-    out->append("\"name\":");
-    AppendString(out, name);
-    out->push_back(',');
-  }
-  out->append("\"ph\":\"X\",\"ts\":");
-  AppendFloat(out, Usec(m.ts));
-  out->append(",\"dur\":");
-  AppendFloat(out, dur);
-  out->append(",\"pid\":0,\"tid\":");
-  AppendU(out, static_cast<uint64_t>(m.p));
-  if (sf != 0) {
-    out->append(",\"sf\":");
-    AppendU(out, sf);
-  }
-  if (esf != 0) {
-    out->append(",\"esf\":");
-    AppendU(out, esf);
-  }
-  if (!args_json.empty()) {
-    out->append(",\"args\":");
-    out->append(args_json);
-  }
-  out->append("}\n");
+  o.dur = end_ts - m.ts <= 0 ? 0.0001 : Usec(end_ts) - Usec(m.ts);
+  EmitObject(o, out);
 }
 
 void ChromeTraceWriter::EmitInstant(std::string_view name, std::string_view cat, int64_t ts,
                                     int64_t p, uint32_t stack, std::string_view args_json,
                                     std::string* out) {
-  const uint32_t sf = FrameId(stack);
-  BeginEvent(out);
-  out->push_back('{');
-  if (!name.empty()) {
-    out->append("\"name\":");
-    AppendString(out, name);
-    out->push_back(',');
-  }
-  out->append("\"ph\":\"I\",\"s\":\"t\",\"ts\":");
-  AppendFloat(out, Usec(ts));
-  out->append(",\"pid\":0,\"tid\":");
-  AppendU(out, static_cast<uint64_t>(p));
-  if (sf != 0) {
-    out->append(",\"sf\":");
-    AppendU(out, sf);
-  }
-  if (!args_json.empty()) {
-    out->append(",\"args\":");
-    out->append(args_json);
-  }
-  if (!cat.empty()) {
-    out->append(",\"cat\":");
-    AppendString(out, cat);
-  }
-  out->append("}\n");
+  EmitObject(Object{.name = name, .ph = "I", .ts = ts, .tid = p, .stack = stack,
+                    .args = args_json, .cat = cat},
+             out);
 }
 
 void ChromeTraceWriter::EmitCounters(int64_t ts, std::string* out) {
@@ -329,31 +312,11 @@ Status ChromeTraceWriter::OnEvent(const parser::Event& ev, std::string* out) {
           EmitInstant("unblock", "", ev.from.ts, info.flow_p, 0, "", out);
         }
         ++flow_seq_;
-        const uint32_t sf = FrameId(ev.from.stack_id);
-        BeginEvent(out);
-        out->append("{\"name\":\"");
-        out->append(name);
-        out->append("\",\"ph\":\"s\",\"ts\":");
-        AppendFloat(out, Usec(ev.from.ts));
-        out->append(",\"pid\":0,\"tid\":");
-        AppendU(out, static_cast<uint64_t>(info.flow_p));
-        out->append(",\"id\":");
-        AppendU(out, flow_seq_);
-        if (sf != 0) {
-          out->append(",\"sf\":");
-          AppendU(out, sf);
-        }
-        out->append("}\n");
-        BeginEvent(out);
-        out->append("{\"name\":\"");
-        out->append(name);
-        out->append("\",\"ph\":\"t\",\"ts\":");
-        AppendFloat(out, Usec(ev.ts));
-        out->append(",\"pid\":0,\"tid\":");
-        AppendU(out, static_cast<uint64_t>(ev.p));
-        out->append(",\"id\":");
-        AppendU(out, flow_seq_);
-        out->append("}\n");
+        EmitObject(Object{.name = name, .ph = "s", .ts = ev.from.ts, .tid = info.flow_p,
+                          .id = flow_seq_, .stack = ev.from.stack_id},
+                   out);
+        EmitObject(Object{.name = name, .ph = "t", .ts = ev.ts, .tid = ev.p, .id = flow_seq_},
+                   out);
       }
       break;
     }
@@ -428,19 +391,9 @@ Status ChromeTraceWriter::OnEvent(const parser::Event& ev, std::string* out) {
       CloseRun(ev.g, &info, ev.ts, ev.stack_id, out);
       break;
     }
-    case EventType::kGoStop:
-    case EventType::kGoSleep:
-    case EventType::kGoBlock:
-    case EventType::kGoBlockSend:
-    case EventType::kGoBlockRecv:
-    case EventType::kGoBlockSelect:
-    case EventType::kGoBlockSync:
-    case EventType::kGoBlockCond:
-    case EventType::kGoBlockNet:
-    case EventType::kGoBlockGC: {
+    case EventType::kGoStop: {
       GInfo& info = gs_.Get(ev.g);
-      TT_RETURN_IF_ERROR(SetState(ev.g, &info, kRunning,
-                                  ev.type == EventType::kGoBlockGC ? kWaitingGC : kWaiting, ev));
+      TT_RETURN_IF_ERROR(SetState(ev.g, &info, kRunning, kWaiting, ev));
       CloseRun(ev.g, &info, ev.ts, ev.stack_id, out);
       break;
     }
@@ -558,6 +511,12 @@ Status ChromeTraceWriter::OnEvent(const parser::Event& ev, std::string* out) {
       if (ev.p >= 0) EmitInstant("CPU profile sample", "", ev.ts, ev.p, ev.stack_id, "", out);
       break;
     default:
+      if (format::IsGoBlock(ev.type)) {  // GoSleep, GoBlock*, GoBlockGC
+        GInfo& info = gs_.Get(ev.g);
+        TT_RETURN_IF_ERROR(SetState(
+            ev.g, &info, kRunning, ev.type == EventType::kGoBlockGC ? kWaitingGC : kWaiting, ev));
+        CloseRun(ev.g, &info, ev.ts, ev.stack_id, out);
+      }
       break;
   }
   if (gstates_[kRunnable] < 0 || gstates_[kRunning] < 0 || insyscall_ < 0 ||

@@ -82,6 +82,18 @@ class ChromeTraceWriter {
     uint64_t line;
   };
 
+  struct Object {  // an event object of the procs section (pid 0)
+    std::string_view name = {};
+    const char* ph = "";
+    int64_t ts = 0;     // ns
+    double dur = 0;     // µs; 0: none
+    int64_t tid = 0;    // P
+    uint64_t id = 0;    // flow id
+    uint32_t stack = 0, end_stack = 0;
+    std::string_view args = {};  // JSON object text
+    std::string_view cat = {};
+  };
+  void EmitObject(const Object& o, std::string* out);
   Status SetState(uint64_t g, GInfo* info, GState from, GState to, const parser::Event& ev);
   void CloseRun(uint64_t g, GInfo* info, int64_t end_ts, uint32_t end_stack, std::string* out);
   void EmitAssist(const Mark& m, const char* name, int64_t end_ts, uint32_t end_stack,

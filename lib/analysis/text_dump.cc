@@ -6,8 +6,6 @@ namespace tracetool::analysis {
 
 using format::EventType;
 
-namespace {
-
 void AppendU(std::string* out, uint64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
@@ -18,6 +16,8 @@ void AppendI(std::string* out, int64_t v) {
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
   out->append(buf, r.ptr);
 }
+
+namespace {
 
 }  // namespace
 

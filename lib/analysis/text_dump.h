@@ -14,6 +14,10 @@ namespace tracetool::analysis {
 // AppendEventLine() appends ev's line, newline included, to *out. `reader` resolves strings.
 void AppendEventLine(const parser::Reader& reader, const parser::Event& ev, std::string* out);
 
+// Decimal integers appended to *out (the text and JSON writers' common need).
+void AppendU(std::string* out, uint64_t v);
+void AppendI(std::string* out, int64_t v);
+
 // StwKind() is GCSTWStart's kind as Go names it for the trace's version (spec §1.10).
 std::string_view StwKind(int version, uint64_t kind);
 
