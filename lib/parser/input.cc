@@ -9,6 +9,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -72,44 +73,6 @@ Compression Detect(const uint8_t* p, size_t n) {
   return Compression::kNone;
 }
 
-// Pulls bytes from somewhere: a file descriptor or a memory buffer.
-class ByteStream {
- public:
-  virtual ~ByteStream() = default;
-  // Read() returns bytes read, 0 at end, -1 on error (errno set).
-  virtual ssize_t Read(uint8_t* buf, size_t n) = 0;
-};
-
-class FdStream final : public ByteStream {
- public:
-  explicit FdStream(int fd) : fd_(fd) {}
-  ssize_t Read(uint8_t* buf, size_t n) override {
-    while (true) {
-      ssize_t r = read(fd_, buf, n);
-      if (r < 0 && errno == EINTR) continue;
-      return r;
-    }
-  }
-
- private:
-  int fd_;
-};
-
-class MemStream final : public ByteStream {
- public:
-  explicit MemStream(const std::string& s) : s_(s) {}
-  ssize_t Read(uint8_t* buf, size_t n) override {
-    size_t k = std::min(n, s_.size() - pos_);
-    memcpy(buf, s_.data() + pos_, k);
-    pos_ += k;
-    return static_cast<ssize_t>(k);
-  }
-
- private:
-  const std::string& s_;
-  size_t pos_ = 0;
-};
-
 // Writes decompressed or piped bytes to an unlinked temporary file.
 class Spool {
  public:
@@ -156,126 +119,177 @@ class Spool {
 
 constexpr size_t kChunk = 1 << 20;
 
-Status ReadError(const std::string& /*name*/) {
-  return ErrStatus(ErrorTag::kIo, "read error: %s", strerror(errno));
-}
-
-// Copies `first` (already read) and the rest of `src` into a spool, decompressing if needed.
-Status SpoolStream(ByteStream* src, std::vector<uint8_t> first, const std::string& name,
-                   std::unique_ptr<Input>* out) {
-  Spool spool;
-  TT_RETURN_IF_ERROR(spool.Create());
-  Compression c = Detect(first.data(), first.size());
-  std::vector<uint8_t> in(kChunk), outbuf(kChunk);
-  if (c == Compression::kNone) {
-    TT_RETURN_IF_ERROR(spool.Write(first.data(), first.size()));
-    while (true) {
-      ssize_t r = src->Read(in.data(), in.size());
-      if (r < 0) return ReadError(name);
-      if (r == 0) break;
-      TT_RETURN_IF_ERROR(spool.Write(in.data(), static_cast<size_t>(r)));
+// Reads all of fd into a feed.
+Status FeedFromFd(int fd, InputFeed* feed) {
+  std::vector<uint8_t> buf(kChunk);
+  while (true) {
+    ssize_t r = read(fd, buf.data(), buf.size());
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return ErrStatus(ErrorTag::kIo, "read error: %s", strerror(errno));
     }
-  } else if (c == Compression::kZstd) {
-    ZSTD_DStream* z = ZSTD_createDStream();
-    ZSTD_initDStream(z);
-    std::vector<uint8_t> pending = std::move(first);
-    size_t last_ret = 1;
-    uint64_t consumed = 0;
-    bool eof = false;
-    while (true) {
-      if (pending.empty()) {
-        ssize_t r = src->Read(in.data(), in.size());
-        if (r < 0) {
-          ZSTD_freeDStream(z);
-          return ReadError(name);
-        }
-        if (r == 0) {
-          eof = true;
-        } else {
-          pending.assign(in.begin(), in.begin() + r);
-        }
-      }
-      if (eof) break;
-      ZSTD_inBuffer ib{pending.data(), pending.size(), 0};
-      while (ib.pos < ib.size) {
-        ZSTD_outBuffer ob{outbuf.data(), outbuf.size(), 0};
-        last_ret = ZSTD_decompressStream(z, &ob, &ib);
-        if (ZSTD_isError(last_ret)) {
-          Status st = ErrStatus(ErrorTag::kCorrupt,
-                                "zstd stream is corrupt near compressed offset %llu: %s",
-                                static_cast<unsigned long long>(consumed + ib.pos),
-                                ZSTD_getErrorName(last_ret));
-          ZSTD_freeDStream(z);
-          return st;
-        }
-        Status st = spool.Write(outbuf.data(), ob.pos);
-        if (!st.ok()) {
-          ZSTD_freeDStream(z);
-          return st;
-        }
-      }
-      consumed += ib.size;
-      pending.clear();
-    }
-    ZSTD_freeDStream(z);
-    if (last_ret != 0) {
-      return ErrStatus(ErrorTag::kTruncated, "zstd stream is truncated after %llu compressed bytes",
-                       static_cast<unsigned long long>(consumed));
-    }
-  } else {
-    z_stream zs{};
-    // 15 + 32: accept gzip (and zlib) headers; concatenated members are handled below.
-    if (inflateInit2(&zs, 15 + 32) != Z_OK) {
-      return ErrStatus(ErrorTag::kIo, "cannot initialise zlib");
-    }
-    std::vector<uint8_t> pending = std::move(first);
-    int ret = Z_OK;
-    uint64_t consumed = 0;
-    while (true) {
-      if (pending.empty()) {
-        ssize_t r = src->Read(in.data(), in.size());
-        if (r < 0) {
-          inflateEnd(&zs);
-          return ReadError(name);
-        }
-        if (r == 0) break;
-        pending.assign(in.begin(), in.begin() + r);
-      }
-      zs.next_in = pending.data();
-      zs.avail_in = static_cast<uInt>(pending.size());
-      while (zs.avail_in > 0) {
-        if (ret == Z_STREAM_END) inflateReset(&zs);  // next gzip member
-        zs.next_out = outbuf.data();
-        zs.avail_out = static_cast<uInt>(outbuf.size());
-        ret = inflate(&zs, Z_NO_FLUSH);
-        if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR) {
-          Status st = ErrStatus(ErrorTag::kCorrupt, "gzip stream is corrupt near compressed offset %llu: %s",
-                                static_cast<unsigned long long>(consumed + (pending.size() - zs.avail_in)),
-                                zs.msg ? zs.msg : "inflate error");
-          inflateEnd(&zs);
-          return st;
-        }
-        Status st = spool.Write(outbuf.data(), outbuf.size() - zs.avail_out);
-        if (!st.ok()) {
-          inflateEnd(&zs);
-          return st;
-        }
-        if (ret == Z_BUF_ERROR) break;
-      }
-      consumed += pending.size();
-      pending.clear();
-    }
-    inflateEnd(&zs);
-    if (ret != Z_STREAM_END) {
-      return ErrStatus(ErrorTag::kTruncated, "gzip stream is truncated after %llu compressed bytes",
-                       static_cast<unsigned long long>(consumed));
-    }
+    if (r == 0) return OkStatus();
+    TT_RETURN_IF_ERROR(feed->Feed({buf.data(), static_cast<size_t>(r)}));
   }
-  *out = spool.Finish(name);
-  return OkStatus();
 }
 
 }  // namespace
+
+// ---- InputFeed: bytes pushed in any pieces → an Input (spooled, decompressed on the way) ----
+
+struct InputFeed::Impl {
+  // Output below this size stays in memory; beyond it everything goes to the spool file.
+  static constexpr size_t kMemoryLimit = 16 << 20;
+
+  std::string name;
+  std::string memory;       // the output so far, while small
+  bool spooling = false;    // the output went to `spool`
+  Spool spool;
+  bool started = false;  // the compression was detected and the spool created
+  bool finished = false;
+  Status error;
+  Compression compression = Compression::kNone;
+  std::vector<uint8_t> head;  // the first bytes, until there are enough to detect the format
+  std::vector<uint8_t> out;   // decompression buffer
+  uint64_t consumed = 0;      // compressed bytes fed to the decompressor
+  ZSTD_DStream* zstd = nullptr;
+  size_t zstd_last = 1;       // last ZSTD_decompressStream result: 0 at a frame's end
+  z_stream zs{};
+  bool zs_init = false;
+  int zs_ret = Z_OK;
+
+  ~Impl() {
+    if (zstd != nullptr) ZSTD_freeDStream(zstd);
+    if (zs_init) inflateEnd(&zs);
+  }
+
+  Status Start() {
+    started = true;
+    compression = Detect(head.data(), head.size());
+    if (compression != Compression::kNone) out.resize(256 << 10);
+    if (compression == Compression::kZstd) {
+      zstd = ZSTD_createDStream();
+      ZSTD_initDStream(zstd);
+    } else if (compression == Compression::kGzip) {
+      // 15 + 32: gzip (and zlib) headers; concatenated members are handled in Gzip().
+      if (inflateInit2(&zs, 15 + 32) != Z_OK) return ErrStatus(ErrorTag::kIo, "cannot initialise zlib");
+      zs_init = true;
+    }
+    std::vector<uint8_t> first;
+    first.swap(head);
+    return Write(first.data(), first.size());
+  }
+
+  // Emit(): uncompressed output, to memory while small, else to the spool file.
+  Status Emit(const uint8_t* p, size_t n) {
+    if (!spooling && memory.size() + n <= kMemoryLimit) {
+      memory.append(reinterpret_cast<const char*>(p), n);
+      return OkStatus();
+    }
+    if (!spooling) {
+      TT_RETURN_IF_ERROR(spool.Create());
+      spooling = true;
+      TT_RETURN_IF_ERROR(spool.Write(reinterpret_cast<const uint8_t*>(memory.data()), memory.size()));
+      std::string().swap(memory);
+    }
+    return spool.Write(p, n);
+  }
+
+  Status Write(const uint8_t* p, size_t n) {
+    switch (compression) {
+      case Compression::kNone:
+        return Emit(p, n);
+      case Compression::kZstd:
+        return Zstd(p, n);
+      case Compression::kGzip:
+        return Gzip(p, n);
+    }
+    return OkStatus();
+  }
+
+  Status Zstd(const uint8_t* p, size_t n) {
+    ZSTD_inBuffer ib{p, n, 0};
+    while (ib.pos < ib.size) {
+      ZSTD_outBuffer ob{out.data(), out.size(), 0};
+      zstd_last = ZSTD_decompressStream(zstd, &ob, &ib);
+      if (ZSTD_isError(zstd_last)) {
+        return ErrStatus(ErrorTag::kCorrupt, "zstd stream is corrupt near compressed offset %llu: %s",
+                         static_cast<unsigned long long>(consumed + ib.pos),
+                         ZSTD_getErrorName(zstd_last));
+      }
+      TT_RETURN_IF_ERROR(Emit(out.data(), ob.pos));
+    }
+    consumed += n;
+    return OkStatus();
+  }
+
+  Status Gzip(const uint8_t* p, size_t n) {
+    zs.next_in = const_cast<uint8_t*>(p);
+    zs.avail_in = static_cast<uInt>(n);
+    while (zs.avail_in > 0) {
+      if (zs_ret == Z_STREAM_END) inflateReset(&zs);  // the next gzip member
+      zs.next_out = out.data();
+      zs.avail_out = static_cast<uInt>(out.size());
+      zs_ret = inflate(&zs, Z_NO_FLUSH);
+      if (zs_ret != Z_OK && zs_ret != Z_STREAM_END && zs_ret != Z_BUF_ERROR) {
+        return ErrStatus(ErrorTag::kCorrupt, "gzip stream is corrupt near compressed offset %llu: %s",
+                         static_cast<unsigned long long>(consumed + (n - zs.avail_in)),
+                         zs.msg ? zs.msg : "inflate error");
+      }
+      TT_RETURN_IF_ERROR(Emit(out.data(), out.size() - zs.avail_out));
+      if (zs_ret == Z_BUF_ERROR) break;
+    }
+    consumed += n;
+    return OkStatus();
+  }
+};
+
+InputFeed::InputFeed(std::string name) : impl_(std::make_unique<Impl>()) {
+  impl_->name = std::move(name);
+}
+InputFeed::~InputFeed() = default;
+
+Status InputFeed::Feed(std::span<const uint8_t> bytes) {
+  Impl& f = *impl_;
+  if (!f.error.ok()) return f.error;
+  if (f.finished) return f.error = ErrStatus(ErrorTag::kIo, "InputFeed: Feed() after Finish()");
+  Status st;
+  if (!f.started) {
+    // Up to 4 bytes decide the format (zstd's magic is the longest).
+    const size_t take = std::min(bytes.size(), 4 - std::min<size_t>(4, f.head.size()));
+    f.head.insert(f.head.end(), bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(take));
+    bytes = bytes.subspan(take);
+    if (f.head.size() < 4) return OkStatus();
+    st = f.Start();
+  }
+  if (st.ok() && !bytes.empty()) st = f.Write(bytes.data(), bytes.size());
+  if (!st.ok()) f.error = st;
+  return st;
+}
+
+Status InputFeed::Finish(std::unique_ptr<Input>* out) {
+  Impl& f = *impl_;
+  if (!f.error.ok()) return f.error;
+  if (f.finished) return f.error = ErrStatus(ErrorTag::kIo, "InputFeed: Finish() called twice");
+  if (!f.started) TT_RETURN_IF_ERROR(f.error = f.Start());  // fewer than 4 bytes in all
+  f.finished = true;
+  if (f.compression == Compression::kZstd && f.zstd_last != 0) {
+    return f.error = ErrStatus(ErrorTag::kTruncated,
+                               "zstd stream is truncated after %llu compressed bytes",
+                               static_cast<unsigned long long>(f.consumed));
+  }
+  if (f.compression == Compression::kGzip && f.zs_ret != Z_STREAM_END) {
+    return f.error = ErrStatus(ErrorTag::kTruncated,
+                               "gzip stream is truncated after %llu compressed bytes",
+                               static_cast<unsigned long long>(f.consumed));
+  }
+  if (f.spooling) {
+    *out = f.spool.Finish(f.name);
+  } else {
+    *out = std::make_unique<MemoryInput>(std::move(f.memory), f.name);
+  }
+  return OkStatus();
+}
 
 Status Input::Open(const std::string& path, std::unique_ptr<Input>* out) {
   const bool is_stdin = path == "-";
@@ -306,24 +320,12 @@ Status Input::Open(const std::string& path, std::unique_ptr<Input>* out) {
     }
     // Compressed file: read it from the start as a stream.
   }
-  // A pipe, a character device or a compressed file: sniff the first bytes, then spool.
-  std::vector<uint8_t> first(kChunk);
-  FdStream src(fd);
-  size_t have = 0;
-  while (have < 4) {
-    ssize_t r = src.Read(first.data() + have, first.size() - have);
-    if (r < 0) {
-      int e = errno;
-      close(fd);
-      return ErrStatus(ErrorTag::kIo, "read error: %s", strerror(e));
-    }
-    if (r == 0) break;
-    have += static_cast<size_t>(r);
-  }
-  first.resize(have);
-  Status s = SpoolStream(&src, std::move(first), name, out);
+  // A pipe, a character device or a compressed file: spool it (decompressing on the way).
+  InputFeed feed(name);
+  Status s = FeedFromFd(fd, &feed);
   close(fd);
-  return s;
+  TT_RETURN_IF_ERROR(s);
+  return feed.Finish(out);
 }
 
 Status Input::FromMemory(std::string data, std::unique_ptr<Input>* out) {
@@ -332,11 +334,9 @@ Status Input::FromMemory(std::string data, std::unique_ptr<Input>* out) {
     *out = std::make_unique<MemoryInput>(std::move(data), "<memory>");
     return OkStatus();
   }
-  MemStream src(data);
-  std::vector<uint8_t> first(kChunk);
-  ssize_t r = src.Read(first.data(), first.size());
-  first.resize(static_cast<size_t>(r));
-  return SpoolStream(&src, std::move(first), "<memory>", out);
+  InputFeed feed("<memory>");
+  TT_RETURN_IF_ERROR(feed.Feed({p, data.size()}));
+  return feed.Finish(out);
 }
 
 }  // namespace tracetool::parser

@@ -3,7 +3,8 @@
 // The v1 reader needs two passes (the frequency, strings and stacks sit at the end of the file but
 // are needed to print the first event), so it reads its input by offset. Regular files are read in
 // place with pread; pipes and compressed data (zstd, gzip: detected by magic bytes) are first
-// streamed into an unlinked temporary file, so memory never grows with the trace's size.
+// streamed into an unlinked temporary file, so memory never grows with the trace's size. Bytes
+// that arrive by push (an upload) go through InputFeed, the same path.
 //
 //   std::unique_ptr<Input> in;
 //   Status st = Input::Open("trace.out", &in);   // "-" reads standard input
@@ -13,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "lib/parser/status.h"
@@ -35,6 +37,34 @@ class Input {
   virtual Status ReadAt(uint64_t offset, void* buf, size_t n, size_t* got) const = 0;
   // Name for messages: the path, or "<stdin>".
   virtual const std::string& name() const = 0;
+};
+
+// InputFeed: the push side. Bytes arrive in pieces of any size, split anywhere (a socket, an
+// HTTP upload, a pipe read in chunks); compression is detected from the first bytes and undone on
+// the way; up to 16 MiB stay in memory, beyond that everything goes to an unlinked temporary
+// file, so memory stays bounded. Finish()
+// hands over the Input for Reader::Open(). Input::Open uses it for pipes and compressed files.
+//
+//   InputFeed feed("upload");
+//   while (more) TT_RETURN_IF_ERROR(feed.Feed(chunk));
+//   std::unique_ptr<Input> in;
+//   TT_RETURN_IF_ERROR(feed.Finish(&in));
+//
+// After an error every call returns it. Errors: kIo, kCorrupt (compressed data that does not
+// decompress), kTruncated (a compressed stream that stops before its end).
+class InputFeed {
+ public:
+  explicit InputFeed(std::string name);
+  ~InputFeed();
+  InputFeed(const InputFeed&) = delete;
+  InputFeed& operator=(const InputFeed&) = delete;
+
+  Status Feed(std::span<const uint8_t> bytes);
+  Status Finish(std::unique_ptr<Input>* out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace tracetool::parser

@@ -94,7 +94,7 @@ class V1Reader final : public Reader {
     if (opts.threads >= 2) return true;
     // Automatic: worth a thread only when there is a second core and enough events to amortise
     // starting it.
-    return std::thread::hardware_concurrency() >= 2 && idx_.stats.bytes >= (1u << 20);
+    return idx_.stats.bytes >= (1u << 20) && std::thread::hardware_concurrency() >= 2;
   }
 
   // The merge thread's loop. Only the Merger and the read-only index are touched here.

@@ -398,6 +398,73 @@ TEST(ParserTest, CompressedInputGivesTheSameEvents) {
   EXPECT_EQ(cut.status.tag(), ErrorTag::kTruncated) << cut.status.ToString();
 }
 
+// InputFeed (STYLE.md P3): a trace pushed in two pieces split at every byte, plain and compressed,
+// reads to exactly the events of the whole file; so does one pushed a byte at a time.
+Result ParseFed(const std::string& bytes, const std::vector<size_t>& cuts) {
+  parser::InputFeed feed("<feed>");
+  size_t at = 0;
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  for (size_t cut : cuts) {
+    Status st = feed.Feed({p + at, cut - at});
+    if (!st.ok()) return Result{st, "", 0};
+    at = cut;
+  }
+  Status st = feed.Feed({p + at, bytes.size() - at});
+  if (!st.ok()) return Result{st, "", 0};
+  std::unique_ptr<parser::Input> in;
+  st = feed.Finish(&in);
+  if (!st.ok()) return Result{st, "", 0};
+  return ParseInput(std::move(in));
+}
+
+TEST(InputFeedTest, SplitAtEveryByteGivesTheSameEvents) {
+  const std::string t = ReadFile(kCanned + "user_task_region_1_19_good");
+  ASSERT_FALSE(t.empty());
+  const Result whole = Parse(t);
+  ASSERT_TRUE(whole.status.ok()) << whole.status.ToString();
+  std::string z(ZSTD_compressBound(t.size()), '\0');
+  z.resize(ZSTD_compress(z.data(), z.size(), t.data(), t.size(), 3));
+  const std::string gz = Gzip(t);
+  for (const std::string* bytes : std::vector<const std::string*>{&t, &z, &gz}) {
+    for (size_t k = 0; k <= bytes->size(); ++k) {
+      Result r = ParseFed(*bytes, {k});
+      ASSERT_TRUE(r.status.ok()) << "cut at " << k << ": " << r.status.ToString();
+      ASSERT_EQ(r.dump, whole.dump) << "cut at " << k;
+    }
+    std::vector<size_t> every;
+    for (size_t k = 1; k < bytes->size(); ++k) every.push_back(k);
+    Result r = ParseFed(*bytes, every);
+    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+    EXPECT_EQ(r.dump, whole.dump);
+  }
+}
+
+TEST(InputFeedTest, TruncatedCompressedStreamsAndMisuse) {
+  const std::string t = ReadFile(kCanned + "http_1_19_good");
+  ASSERT_FALSE(t.empty());
+  std::string z(ZSTD_compressBound(t.size()), '\0');
+  z.resize(ZSTD_compress(z.data(), z.size(), t.data(), t.size(), 3));
+  const std::string gz = Gzip(t);
+  for (const std::string& cut : {z.substr(0, z.size() / 2), gz.substr(0, gz.size() / 2)}) {
+    Result r = ParseFed(cut, {cut.size() / 3});
+    EXPECT_EQ(r.status.tag(), ErrorTag::kTruncated) << r.status.ToString();
+  }
+  std::string bad = gz;
+  bad[20] ^= 0x55;
+  bad[21] ^= 0x55;
+  Result r = ParseFed(bad, {7});
+  EXPECT_FALSE(r.status.ok());
+  // Feeding after Finish, or finishing twice, is an error, not a crash.
+  parser::InputFeed feed("<feed>");
+  const uint8_t byte = 0;
+  ASSERT_TRUE(feed.Feed({&byte, 1}).ok());
+  std::unique_ptr<parser::Input> in;
+  ASSERT_TRUE(feed.Finish(&in).ok());
+  EXPECT_EQ(in->size(), 1u);
+  EXPECT_FALSE(feed.Feed({&byte, 1}).ok());
+  EXPECT_FALSE(feed.Finish(&in).ok());
+}
+
 TEST(InputTest, DirectoryMissingFileAndSparseZeros) {
   std::unique_ptr<parser::Input> in;
   Status st = parser::Input::Open("/", &in);

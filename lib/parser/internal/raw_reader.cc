@@ -35,7 +35,8 @@ inline bool DecodeVarint(const uint8_t** p, uint64_t* v) {
 RawReader::RawReader(const Input* in, int version, uint64_t offset, uint64_t end,
                      size_t buffer_size)
     : in_(in), version_(version), pos_(offset), end_(std::min(end, in->size())),
-      buf_(buffer_size) {
+      // No bigger than the input needs: small traces are opened often (tests, the fuzzer).
+      buf_(std::max<size_t>(4096, std::min<uint64_t>(buffer_size, in->size()))) {
   for (int t = 0; t < 64; ++t) {
     int want = -1;
     if (t > 0 && t < static_cast<int>(EventType::kCount) &&
