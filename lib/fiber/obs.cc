@@ -118,7 +118,7 @@ StackTable& ThreadTable() {
   static auto* t = new StackTable();
   return *t;
 }
-// Memory: rows hold (sampled allocations, sampled bytes), scaled on read.
+// Memory: rows hold the estimated allocations and bytes (samples scaled when taken).
 StackTable& MemTable() {
   static auto* t = new StackTable();
   return *t;
@@ -419,8 +419,12 @@ void ObsAlloc(size_t bytes) {
     if (until < 0) {
       until = NextSampleDistance(rate);
       uintptr_t pcs[64];
-      const int n = prof::CaptureStack(pcs, 64, 3);
-      MemTable().Add(pcs, n, 1, static_cast<double>(bytes));
+      const int n = prof::CaptureStack(pcs, 64, 2);  // Skips ObsAlloc and NoteAlloc.
+      // Go's scaleHeapSample, applied per sample with the rate it was taken at: a sample of
+      // size s at rate r stands for 1 / (1 - exp(-s/r)) allocations of that size.
+      const double scale =
+          1 / (1 - std::exp(-static_cast<double>(bytes) / static_cast<double>(rate)));
+      MemTable().Add(pcs, n, scale, static_cast<double>(bytes) * scale);
     }
   }
   if (o.debug.allocfreetrace > 0) TraceAllocFree("tracealloc", bytes);
@@ -515,22 +519,10 @@ std::vector<StackRecord> MutexProfile() {
   return internal::MutexTable().Read(frac);
 }
 std::vector<StackRecord> ThreadCreateProfile() { return internal::ThreadTable().Read(1); }
-std::vector<StackRecord> MemProfile() {
-  // Go's scaleHeapSample: a sample of average size s taken at rate r stands for
-  // 1 / (1 - exp(-s/r)) allocations.
-  std::vector<StackRecord> rows = internal::MemTable().Read(1);
-  const double rate = static_cast<double>(std::max<int64_t>(1, MemProfileRate()));
-  for (StackRecord& r : rows) {
-    if (r.count <= 0) continue;
-    const double avg = static_cast<double>(r.value) / static_cast<double>(r.count);
-    const double scale = 1 / (1 - std::exp(-avg / rate));
-    r.count = static_cast<int64_t>(std::llround(static_cast<double>(r.count) * scale));
-    r.value = static_cast<int64_t>(std::llround(static_cast<double>(r.value) * scale));
-  }
-  return rows;
-}
+std::vector<StackRecord> MemProfile() { return internal::MemTable().Read(1); }
 
-int CaptureStack(uintptr_t* pcs, int max, int skip) {
+// noinline: the skip count assumes CaptureStack is a frame of its own.
+__attribute__((noinline)) int CaptureStack(uintptr_t* pcs, int max, int skip) {
   void* buf[128];
   const int want = std::min(128, max + skip + 1);
   const int n = backtrace(buf, want);

@@ -1,6 +1,7 @@
 #include "lib/fiber/debug/server.h"
 
 #include <httplib.h>
+#include <signal.h>
 
 #include <charconv>
 #include <chrono>
@@ -259,6 +260,14 @@ std::unique_ptr<Server> Server::Start(std::string_view addr, std::string* error)
             "lib/fiber/debug: warning: serving /debug/pprof on %s, not loopback: anyone who can "
             "reach it sees every stack and can start CPU profiles\n",
             impl->host.c_str());
+  }
+  // A client that hangs up mid-response must not kill the program: writing to its socket would
+  // raise SIGPIPE. Ignore it unless the program installed its own handler (Go ignores SIGPIPE
+  // on sockets, too).
+  struct sigaction old {};
+  if (sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL &&
+      !(old.sa_flags & SA_SIGINFO)) {
+    signal(SIGPIPE, SIG_IGN);
   }
   impl->Routes();
   if (port == 0) {

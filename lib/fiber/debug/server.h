@@ -26,7 +26,8 @@ namespace tracetool::fiber::debug {
 
 class Server {
  public:
-  // Listens on addr, "host:port" or ":port" (host 127.0.0.1). Port 0 picks a free one. A host
+  // Also sets SIGPIPE to ignored if it has the default action (a client hanging up must not
+  // kill the program). Listens on addr, "host:port" or ":port" (host 127.0.0.1). Port 0 picks a free one. A host
   // other than 127.0.0.1 / localhost / ::1 prints a warning to stderr: the endpoints show every
   // stack and let any client burn CPU. Returns null with *error set when it cannot listen.
   static std::unique_ptr<Server> Start(std::string_view addr, std::string* error);
