@@ -34,10 +34,7 @@ Cpu ReadCpu() {
   if (since != 0) {
     total += static_cast<double>(now - since) * static_cast<double>(internal::ObsGomaxprocs());
   }
-  double idle = static_cast<double>(o.idle_ns.load(std::memory_order_relaxed));
-  const int64_t open = o.idle_open_count.load(std::memory_order_relaxed) * now -
-                       o.idle_open_sum.load(std::memory_order_relaxed);
-  if (open > 0) idle += static_cast<double>(open);
+  const double idle = static_cast<double>(internal::ObsIdleNs(now));
   c.total = total / 1e9;
   c.idle = std::min(idle / 1e9, c.total);
   c.gc_pause = Secs(o.gc_pause_cpu_ns.load(std::memory_order_relaxed));

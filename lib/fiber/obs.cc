@@ -209,6 +209,7 @@ void ObsRunStart(size_t stack_size) {
     if (const char* st = getenv("TT_FIBER_SCHEDTRACE")) o.debug.schedtrace = atoll(st);
   }
   o.run_start_ns.store(Nanotime());
+  o.schedtrace_start_ns.store(0);
 }
 
 std::function<void()> ObsWrapMain(std::function<void()> main) {
@@ -291,9 +292,12 @@ void ObsRunEnd() {
   ObsProcResize(ObsGomaxprocs());
   o.procs_since.store(0);
   // Ps still on the idle list are torn down without PidleGet: close their intervals.
-  const int64_t now = Nanotime();
-  const int64_t open = o.idle_open_count.exchange(0) * now - o.idle_open_sum.exchange(0);
-  if (open > 0) o.idle_ns.fetch_add(static_cast<uint64_t>(open));
+  const uint64_t idle = ObsIdleNs(Nanotime());
+  o.idle_seq.fetch_add(1);
+  o.idle_ns.store(idle);
+  o.idle_open_count.store(0);
+  o.idle_open_sum.store(0);
+  o.idle_seq.fetch_add(1);
 }
 
 void ObsThreadCreate() {
@@ -440,7 +444,10 @@ void ObsFree(size_t bytes) {
 std::string FormatSchedtrace(const SchedSnapshot& s, bool detail) {
   std::string out;
   char line[256];
-  const int64_t ms = (s.now - Obs().run_start_ns.load()) / 1'000'000;
+  // Go's schedtrace counts from its own first line ("SCHED 0ms"), not from process start.
+  int64_t start = 0;
+  Obs().schedtrace_start_ns.compare_exchange_strong(start, s.now);
+  const int64_t ms = (s.now - (start == 0 ? s.now : start)) / 1'000'000;
   snprintf(line, sizeof(line),
            "SCHED %" PRId64 "ms: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d "
            "idlethreads=%d runqueue=%d",

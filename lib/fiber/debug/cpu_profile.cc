@@ -34,7 +34,7 @@ struct sigaction old_action;
 void OnSigprof(int, siginfo_t*, void*) {
   const int saved_errno = errno;
   in_handler.fetch_add(1);
-  if (active.load(std::memory_order_acquire)) {
+  if (active.load()) {  // seq_cst with in_handler: Stop's Dekker-style handshake.
     const uint32_t i = next_slot.fetch_add(1, std::memory_order_relaxed);
     if (i < kMaxSamples) {
       // backtrace() is safe here once warmed up (StartCpuProfile calls it first: its lazy
@@ -93,7 +93,7 @@ std::vector<prof::StackRecord> StopCpuProfile(uint64_t* lost) {
   if (!active.load()) return out;
   struct itimerval zero {};
   setitimer(ITIMER_PROF, &zero, nullptr);
-  active.store(false, std::memory_order_release);
+  active.store(false);
   // A signal already being handled finishes its slot; new ones see !active. SIGPROF stays
   // handled (ignored by our handler) so a late signal never kills the process.
   while (in_handler.load() != 0) {

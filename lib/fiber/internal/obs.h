@@ -34,7 +34,8 @@ struct TimeHistogram {
 struct ObsState {
   GoDebug debug;                           // Written at Run() start, before any M or sysmon.
   size_t stack_size = 0;                   // Options::stack_size of the current Run().
-  std::atomic<int64_t> run_start_ns{0};    // Nanotime() at the first Run() (Go's runtimeInitTime).
+  std::atomic<int64_t> run_start_ns{0};    // Nanotime() at Run() start (Go's runtimeInitTime).
+  std::atomic<int64_t> schedtrace_start_ns{0};  // First SCHED line of this Run (Go's starttime).
 
   TimeHistogram sched_latency;             // Runnable -> running, 1 in 8 transitions (Go's rule).
   TimeHistogram gc_pauses;                 // Each GC stop-the-world pause.
@@ -50,6 +51,7 @@ struct ObsState {
   std::atomic<uint64_t> idle_ns{0};             // Closed idle intervals of Ps.
   std::atomic<int64_t> idle_open_count{0};      // Ps idle right now...
   std::atomic<int64_t> idle_open_sum{0};        // ...and the sum of when they went idle.
+  std::atomic<uint32_t> idle_seq{0};            // Odd while a writer updates the three above.
   std::atomic<uint64_t> procs_ns{0};            // Integral of gomaxprocs over closed intervals.
   std::atomic<int64_t> procs_since{0};          // Start of the open interval (0: not running).
   std::atomic<uint64_t> alloc_bytes{0};
@@ -90,20 +92,38 @@ void ObsBlockEnd(int64_t t0);
 void ObsMutexWaited(int64_t ns);
 void ObsMutexUnlockContended(int64_t ns);
 
-// P idle accounting (/cpu/classes/idle), sched.lock held. Open intervals are kept as a count
-// and a sum of start times, so a reader needs no lock: open idle = count * now - sum.
+// P idle accounting (/cpu/classes/idle), sched.lock held (which serialises the writers). Open
+// intervals are kept as a count and a sum of start times under a sequence counter, so a reader
+// takes no lock: open idle = count * now - sum (ObsIdleOpen).
 inline void ObsPidlePut(P* pp) {
+  ObsState& o = Obs();
   const int64_t now = Nanotime();
   pp->obs_idle_since.store(now, std::memory_order_relaxed);
-  Obs().idle_open_sum.fetch_add(now, std::memory_order_relaxed);
-  Obs().idle_open_count.fetch_add(1, std::memory_order_relaxed);
+  o.idle_seq.fetch_add(1);
+  o.idle_open_sum.fetch_add(now);
+  o.idle_open_count.fetch_add(1);
+  o.idle_seq.fetch_add(1);
 }
 inline void ObsPidleGet(P* pp) {
   const int64_t since = pp->obs_idle_since.exchange(0, std::memory_order_relaxed);
-  if (since != 0) {
-    Obs().idle_open_count.fetch_sub(1, std::memory_order_relaxed);
-    Obs().idle_open_sum.fetch_sub(since, std::memory_order_relaxed);
-    Obs().idle_ns.fetch_add(static_cast<uint64_t>(Nanotime() - since), std::memory_order_relaxed);
+  if (since == 0) return;
+  ObsState& o = Obs();
+  const int64_t now = Nanotime();
+  o.idle_seq.fetch_add(1);
+  o.idle_open_count.fetch_sub(1);
+  o.idle_open_sum.fetch_sub(since);
+  o.idle_ns.fetch_add(static_cast<uint64_t>(now - since));
+  o.idle_seq.fetch_add(1);
+}
+// Idle time so far (closed + open intervals), consistent with itself.
+inline uint64_t ObsIdleNs(int64_t now) {
+  ObsState& o = Obs();
+  for (;;) {
+    const uint32_t v1 = o.idle_seq.load();
+    if (v1 & 1) continue;
+    const uint64_t closed = o.idle_ns.load();
+    const int64_t open = o.idle_open_count.load() * now - o.idle_open_sum.load();
+    if (o.idle_seq.load() == v1) return closed + static_cast<uint64_t>(open > 0 ? open : 0);
   }
 }
 // ProcResize: closes the interval of the old P count.
