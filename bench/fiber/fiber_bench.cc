@@ -10,6 +10,10 @@
 //   BM_Select/procs:N         2-case select where one case is always ready.
 //   BM_Skynet/procs:N         10-ary tree of 10^6 fibers (10^5 in smoke mode) summing ids.
 //   BM_TcpEcho/procs:N        64-byte request/response over 127.0.0.1: round trips/s.
+//   BM_MetricsRead/busy:B     metrics::Read() of every metric (samples reused), while B fibers
+//                             keep 2 Ps busy: the cost of one production poll (issue 5 asks
+//                             that polling every second be cheap). No Go twin: Go's
+//                             metrics.Read is measured in runtime/metrics' own benchmarks.
 //
 // Every benchmark runs inside one fiber::Run() per measurement, so runtime start-up is outside
 // the timed loop. TRACETOOL_BENCH_SMOKE=1 runs each once (CI proves they still work).
@@ -20,9 +24,11 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "lib/fiber/chan.h"
 #include "lib/fiber/fiber.h"
+#include "lib/fiber/metrics.h"
 #include "lib/fiber/net.h"
 #include "lib/fiber/sync.h"
 
@@ -230,6 +236,34 @@ BENCHMARK(BM_MutexContended)->Apply(Procs);
 BENCHMARK(BM_Select)->Apply(Procs);
 BENCHMARK(BM_Skynet)->Apply(Procs)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TcpEcho)->Apply(Procs);
+
+void BM_MetricsRead(benchmark::State& state) {
+  std::vector<fiber::metrics::Sample> samples;
+  for (const auto& d : fiber::metrics::All()) samples.push_back({d.name, {}});
+  const int busy = static_cast<int>(state.range(0));
+  fiber::Options opts;
+  opts.procs = 2;
+  fiber::Run(opts, [&] {
+    std::atomic<bool> stop{false};
+    fiber::WaitGroup wg;
+    for (int i = 0; i < busy; i++) {
+      wg.Add(1);
+      fiber::Go([&] {
+        while (!stop.load(std::memory_order_relaxed)) fiber::Yield();
+        wg.Done();
+      });
+    }
+    for (auto _ : state) {
+      fiber::metrics::Read(samples);
+      benchmark::DoNotOptimize(samples.data());
+    }
+    stop.store(true);
+    wg.Wait();
+  });
+  state.counters["metrics"] = static_cast<double>(samples.size());
+}
+BENCHMARK(BM_MetricsRead)->ArgName("busy")->Arg(0)->Arg(4)->UseRealTime()->Iterations(
+    Smoke() ? 1 : 20000);
 
 }  // namespace
 

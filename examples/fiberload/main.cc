@@ -25,9 +25,11 @@
 #include <string_view>
 
 #include "lib/fiber/chan.h"
+#include "lib/fiber/debug/server.h"
 #include "lib/fiber/fiber.h"
 #include "lib/fiber/gc.h"
 #include "lib/fiber/net.h"
+#include "lib/fiber/profiling.h"
 #include "lib/fiber/sync.h"
 
 namespace {
@@ -37,20 +39,25 @@ using namespace std::chrono_literals;
 
 constexpr const char* kUsage =
     "usage: fiberload [--duration=D] [--procs=N] [--loads=LIST] [--stack=BYTES] [--quiet]\n"
+    "                 [--debug-addr=HOST:PORT]\n"
     "\n"
     "Runs a mixed lib/fiber workload for D (default 2s; units ms, s, m) on N Ps\n"
     "(default: $TT_FIBER_PROCS, $GOMAXPROCS, or the CPU count) and prints what ran.\n"
     "LIST is a comma-separated subset of pipeline,select,sync,net,syscall,stw,gc (default: all).\n"
+    "--debug-addr serves /debug/pprof/ (and /debug/fiber/metrics) there while it runs, with\n"
+    "block and mutex profiling on; GODEBUG=schedtrace=1000,gctrace=1 etc. work as in Go.\n"
     "\n"
     "examples:\n"
     "  fiberload --duration=2s --procs=2\n"
-    "  fiberload --duration=500ms --procs=1 --quiet\n";
+    "  fiberload --duration=500ms --procs=1 --quiet\n"
+    "  fiberload --duration=30s --debug-addr=127.0.0.1:6060\n";
 
 struct Flags {
   std::chrono::nanoseconds duration = 2s;
   int procs = 0;
   size_t stack = 64 * 1024;
   bool quiet = false;
+  std::string debug_addr;
   std::string loads = "pipeline,select,sync,net,syscall,stw,gc";
   bool Has(std::string_view load) const { return loads.find(load) != std::string::npos; }
 };
@@ -107,6 +114,8 @@ int ParseFlags(int argc, char** argv, Flags* f) {
       }
     } else if (auto l = value("--loads")) {
       f->loads = std::string(*l);
+    } else if (auto d = value("--debug-addr")) {
+      f->debug_addr = std::string(*d);
     } else if (auto st = value("--stack")) {
       f->stack = static_cast<size_t>(atoll(std::string(*st).c_str()));
     } else {
@@ -481,8 +490,23 @@ int main(int argc, char** argv) {
   int procs = 0;
   ToyCollector heap;
   fiber::HeapStats heap_stats;
+  int rc = 0;
   fiber::Run(opts, [&] {
     procs = fiber::Procs();
+    std::unique_ptr<fiber::debug::Server> debug_server;
+    if (!flags.debug_addr.empty()) {
+      fiber::prof::SetBlockProfileRate(10 * 1000);  // Every block >= 10 us, sampled below.
+      fiber::prof::SetMutexProfileFraction(10);
+      std::string err;
+      debug_server = fiber::debug::Server::Start(flags.debug_addr, &err);
+      if (!debug_server) {
+        fprintf(stderr, "fiberload: %s\n", err.c_str());
+        rc = 1;
+        return;
+      }
+      fprintf(stderr, "fiberload: serving http://%s:%d/debug/pprof/\n",
+              debug_server->host().c_str(), debug_server->port());
+    }
     std::atomic<bool> stop{false};
     fiber::Chan<int> quit;
     fiber::WaitGroup wg;
@@ -498,7 +522,9 @@ int main(int argc, char** argv) {
     quit.Close();
     wg.Wait();
     heap_stats = fiber::ReadHeapStats();
+    debug_server.reset();  // Stop serving before the runtime goes away.
   });
+  if (rc != 0) return rc;
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!flags.quiet) {

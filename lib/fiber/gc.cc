@@ -9,8 +9,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <cstdio>
 
 #include "lib/fiber/fiber.h"
+#include "lib/fiber/internal/obs.h"
 #include "lib/fiber/internal/runtime2.h"
 #include "lib/fiber/sync.h"
 
@@ -31,6 +34,7 @@ struct GcState {
   std::atomic<uint64_t> assists{0};
   std::atomic<uint64_t> stw_pauses{0};
   std::atomic<bool> mark_done{false};
+  std::atomic<bool> forced{false};         // The running cycle was started by GC().
   Mutex mark_mu;   // Serialises MarkSome.
   Mutex done_mu;
   Cond done_cv{&done_mu};
@@ -64,28 +68,68 @@ bool MarkWork(Collector* c, size_t budget) {
 
 void BgCycle(Collector* c) {
   GcState& s = State();
+  internal::GcCycleInfo info;  // For GODEBUG=gctrace/gcpacertrace and the metrics.
+  info.t_sweep_term = internal::Nanotime();
+  info.heap0 = static_cast<uint64_t>(std::max<int64_t>(0, s.heap_alloc.load()));
+  info.prev_goal = s.heap_goal.load();
+  info.gogc = s.options.gogc;
+  info.procs = Procs();
+  info.forced = s.forced.exchange(false);
   StopTheWorld("GC sweep termination");
   s.stw_pauses.fetch_add(1);
   s.mark_done.store(false);
   c->StartCycle();
   s.phase.store(static_cast<uint32_t>(Phase::kMark));
   StartTheWorld();
+  info.t_mark = internal::Nanotime();
+  info.pause1_ns = info.t_mark - info.t_sweep_term;
+  const int64_t assist0 = internal::Obs().gc_assist_ns.load();
 
-  while (!MarkWork(c, kMarkSlice)) Yield();
+  for (;;) {
+    const int64_t t0 = internal::Nanotime();
+    const bool done = MarkWork(c, kMarkSlice);
+    info.bg_mark_ns += internal::Nanotime() - t0;
+    if (done) break;
+    Yield();
+  }
 
+  info.t_mark_term = internal::Nanotime();
+  info.heap1 = static_cast<uint64_t>(std::max<int64_t>(0, s.heap_alloc.load()));
   StopTheWorld("GC mark termination");
   s.stw_pauses.fetch_add(1);
-  const size_t marked = c->FinishMark();
+  size_t marked = c->FinishMark();
+  if (internal::Obs().debug.gccheckmark > 0) {
+    // Go's checkmark phase: mark again from scratch with the world stopped. The concurrent
+    // mark may keep floating garbage (more bytes) but must never find fewer live bytes.
+    c->StartCycle();
+    while (!c->MarkSome(SIZE_MAX)) {
+    }
+    const size_t checked = c->FinishMark();
+    if (checked > marked) {
+      char msg[160];
+      snprintf(msg, sizeof(msg), "gccheckmark: concurrent mark found %zu live bytes, a "
+               "stop-the-world mark found %zu", marked, checked);
+      internal::Throw(msg);
+    }
+    marked = checked;
+  }
   s.heap_marked.store(marked);
   s.heap_goal.store(Goal(marked, s.options));
   s.phase.store(static_cast<uint32_t>(Phase::kSweep));
   StartTheWorld();
+  info.t_sweep = internal::Nanotime();
+  info.pause2_ns = info.t_sweep - info.t_mark_term;
+  info.assist_ns = internal::Obs().gc_assist_ns.load() - assist0;
+  info.heap2 = marked;
+  info.goal = info.trigger = s.heap_goal.load();
 
   const size_t freed = c->Sweep();
   int64_t cur = s.heap_alloc.load();
   while (!s.heap_alloc.compare_exchange_weak(
       cur, std::max<int64_t>(0, cur - static_cast<int64_t>(freed)))) {
   }
+  info.t_end = internal::Nanotime();
+  internal::ObsGcCycle(info);
   s.phase.store(static_cast<uint32_t>(Phase::kOff));
   s.done_mu.Lock();
   s.cycles.fetch_add(1);
@@ -133,6 +177,7 @@ void NoteAlloc(size_t bytes) {
   GcState& s = State();
   const int64_t now = s.heap_alloc.fetch_add(static_cast<int64_t>(bytes)) +
                       static_cast<int64_t>(bytes);
+  internal::ObsAlloc(bytes);
   Collector* c = s.collector.load();
   if (c == nullptr) return;
   const auto phase = static_cast<Phase>(s.phase.load());
@@ -140,12 +185,15 @@ void NoteAlloc(size_t bytes) {
     if (InFiber()) TryStart();
   } else if (phase == Phase::kMark && InFiber() && !s.mark_done.load()) {
     s.assists.fetch_add(1);
+    const int64_t t0 = internal::Nanotime();
     MarkWork(c, bytes);  // gcAssistAlloc: pay for the allocation with mark work.
+    internal::ObsGcAssist(internal::Nanotime() - t0);
   }
 }
 
 void NoteFree(size_t bytes) {
   GcState& s = State();
+  internal::ObsFree(bytes);
   int64_t cur = s.heap_alloc.load();
   while (!s.heap_alloc.compare_exchange_weak(
       cur, std::max<int64_t>(0, cur - static_cast<int64_t>(bytes)))) {
@@ -161,7 +209,8 @@ void GC() {
   s.done_mu.Unlock();
   const uint64_t before = s.cycles.load();
   // If TryStart fails, someone started a cycle after our wait above: that one counts too.
-  TryStart();
+  s.forced.store(true);
+  if (!TryStart()) s.forced.store(false);
   s.done_mu.Lock();
   while (s.cycles.load() <= before) s.done_cv.Wait();
   s.done_mu.Unlock();

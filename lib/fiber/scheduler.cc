@@ -68,7 +68,9 @@
 #include "lib/fiber/fiber.h"
 #include "lib/fiber/internal/context.h"
 #include "lib/fiber/internal/lock.h"
+#include "lib/fiber/internal/obs.h"
 #include "lib/fiber/internal/runtime2.h"
+#include "lib/fiber/profiling.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TT_ASAN 1
@@ -391,6 +393,7 @@ void PidlePut(P* pp) {
   pp->status.store(static_cast<uint32_t>(PStatus::kIdle), std::memory_order_release);
   pp->link = sched.pidle;
   sched.pidle = pp;
+  ObsPidlePut(pp);
   sched.npidle.fetch_add(1, std::memory_order_seq_cst);
 }
 
@@ -399,6 +402,7 @@ P* PidleGet() {
   if (pp) {
     sched.pidle = pp->link;
     pp->link = nullptr;
+    ObsPidleGet(pp);
     sched.npidle.fetch_sub(1, std::memory_order_seq_cst);
   }
   return pp;
@@ -456,6 +460,7 @@ void NewM(P* pp, bool spinning) {
     sched.allm.push_back(m);
     sched.mcount++;
     stat_ms.fetch_add(1, std::memory_order_relaxed);
+    ObsThreadCreate();
     // Start the thread under the lock so Run()'s join loop never sees a half-made M.
     m->thread = std::thread(MStart, m);
   }
@@ -1047,6 +1052,7 @@ G* GfGet(P* pp) {
 void GfPut(P* pp, G* gp) {
   gp->fn = nullptr;
   gp->m = nullptr;
+  ObsGFree(gp);
   if (pp == nullptr) {
     LockGuard g(&sched.glock);
     gp->schedlink = sched.gfree;
@@ -1109,6 +1115,7 @@ G* NewProc(std::function<void()> fn, void* caller_pc) {
   MakeContext(&gp->context, gp->stack.lo, gp->stack.size, GEntry, gp);
   stat_fibers_created.fetch_add(1, std::memory_order_relaxed);
   stat_fibers_live.fetch_add(1, std::memory_order_relaxed);
+  ObsNewProc(gp, m ? m->curg : nullptr);
   CasGStatus(gp, GStatus::kDead, GStatus::kRunnable);
   return gp;
 }
@@ -1119,6 +1126,7 @@ G* NewProc(std::function<void()> fn, void* caller_pc) {
 void ProcResize(M* m, int32_t nprocs) {
   LockGuard g(&sched.allplock);
   const int32_t old = sched.gomaxprocs.load();
+  ObsProcResize(old);
   for (int32_t i = 0; i < nprocs; i++) {
     if (sched.allp[i].load() == nullptr) {
       P* pp = new P(i);
@@ -1275,14 +1283,16 @@ int Retake(int64_t now) {
 void Sysmon() {
   int64_t delay_us = 20;
   int idle = 0;
-  // $TT_FIBER_SCHEDTRACE=ms prints Schedtrace() every ms milliseconds (GODEBUG=schedtrace).
-  const char* st_env = getenv("TT_FIBER_SCHEDTRACE");
-  const int64_t schedtrace_ns = st_env ? atoll(st_env) * 1000 * 1000 : 0;
-  int64_t next_schedtrace = Nanotime() + schedtrace_ns;
+  // GODEBUG=schedtrace=ms[,scheddetail=1] (or the older $TT_FIBER_SCHEDTRACE=ms), as Go's
+  // sysmon does; the first line comes at once.
+  const int64_t schedtrace_ns = Obs().debug.schedtrace * 1000 * 1000;
+  const bool detail = Obs().debug.scheddetail > 0;
+  int64_t next_schedtrace = Nanotime();
   while (!sched.shutdown.load()) {
     if (schedtrace_ns > 0 && Nanotime() >= next_schedtrace) {
       next_schedtrace += schedtrace_ns;
-      WriteStr(::tracetool::fiber::Schedtrace().c_str());
+      SchedSnapshot snap;
+      if (SnapshotSched(&snap, detail)) WriteStr(FormatSchedtrace(snap, detail).c_str());
     }
     if (idle == 0) {
       delay_us = 20;
@@ -1321,25 +1331,9 @@ __attribute__((no_sanitize_address, no_sanitize_thread)) void AppendFrames(std::
     }
     out->append(line);
   };
-#if defined(__x86_64__)
-  // Walk saved frame pointers; every read stays inside the fiber's own stack. In builds without
-  // frame pointers the chain ends early, which is fine for a best-effort dump.
-  const uintptr_t lo = reinterpret_cast<uintptr_t>(gp->stack.lo);
-  const uintptr_t hi = lo + gp->stack.size;
-  const uintptr_t sp = reinterpret_cast<uintptr_t>(gp->context.sp);
-  if (sp >= lo && sp + kFrameSize <= hi) {
-    append_pc(*reinterpret_cast<uintptr_t*>(sp + kFrameRet));
-    uintptr_t fp = *reinterpret_cast<uintptr_t*>(sp + 48);
-    for (int depth = 0; depth < 32 && fp >= lo && fp + 16 <= hi && fp % 8 == 0; depth++) {
-      const uintptr_t ret = reinterpret_cast<uintptr_t*>(fp)[1];
-      const uintptr_t next = reinterpret_cast<uintptr_t*>(fp)[0];
-      if (ret == 0) break;
-      append_pc(ret);
-      if (next <= fp) break;
-      fp = next;
-    }
-  }
-#endif
+  uintptr_t pcs[33];
+  const int n = FiberFrames(gp, pcs, 33);
+  for (int i = 0; i < n; i++) append_pc(pcs[i]);
   if (gp->caller_pc) {
     out->append("created by\n");
     append_pc(reinterpret_cast<uintptr_t>(gp->caller_pc));
@@ -1347,6 +1341,35 @@ __attribute__((no_sanitize_address, no_sanitize_thread)) void AppendFrames(std::
 }
 
 }  // namespace
+
+// Walk saved frame pointers; every read stays inside the fiber's own stack. In builds without
+// frame pointers the chain ends early, which is fine for a best-effort dump.
+__attribute__((no_sanitize_address, no_sanitize_thread)) int FiberFrames(G* gp, uintptr_t* pcs,
+                                                                         int max) {
+  int n = 0;
+#if defined(__x86_64__)
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(gp->stack.lo);
+  const uintptr_t hi = lo + gp->stack.size;
+  const uintptr_t sp = reinterpret_cast<uintptr_t>(gp->context.sp);
+  if (sp >= lo && sp + kFrameSize <= hi && n < max) {
+    pcs[n++] = *reinterpret_cast<uintptr_t*>(sp + kFrameRet);
+    uintptr_t fp = *reinterpret_cast<uintptr_t*>(sp + 48);
+    for (; n < max && fp >= lo && fp + 16 <= hi && fp % 8 == 0;) {
+      const uintptr_t ret = reinterpret_cast<uintptr_t*>(fp)[1];
+      const uintptr_t next = reinterpret_cast<uintptr_t*>(fp)[0];
+      if (ret == 0) break;
+      pcs[n++] = ret;
+      if (next <= fp) break;
+      fp = next;
+    }
+  }
+#else
+  (void)gp;
+  (void)pcs;
+  (void)max;
+#endif
+  return n;
+}
 
 // ---- Internal API ----
 
@@ -1384,6 +1407,7 @@ void CasGStatus(G* gp, GStatus from, GStatus to) {
              GStatusName(static_cast<GStatus>(expect)).data());
     Throw(msg);
   }
+  ObsStatus(gp, from, to);
 }
 
 bool ParkUnlock(G*, void* lock) {
@@ -1398,7 +1422,9 @@ void Gopark(bool (*unlockf)(G*, void*), void* arg, WaitReason reason) {
   m->park_unlock = unlockf;
   m->park_arg = arg;
   gp->waitreason.store(reason, std::memory_order_relaxed);
+  const int64_t block_t0 = ObsBlockStart(reason);
   Mcall(gp, MAction::kPark);
+  if (block_t0 != 0) ObsBlockEnd(block_t0);
 }
 
 void Ready(G* gp) {
@@ -1557,6 +1583,7 @@ int Run(const Options& options, std::function<void()> main) {
 #if TT_ASAN
   sched.opts.guard_pages = false;
 #endif
+  internal::ObsRunStart(sched.opts.stack_size);
   sched.shutdown.store(false);
   sched.gcwaiting.store(false);
   sched.detect_deadlock.store(sched.opts.detect_deadlock);
@@ -1591,7 +1618,8 @@ int Run(const Options& options, std::function<void()> main) {
 #endif
   internal::InstallAltStack(m0);
   internal::AcquireP(m0, p0);
-  G* main_g = internal::NewProc(std::move(main), __builtin_return_address(0));
+  G* main_g = internal::NewProc(internal::ObsWrapMain(std::move(main)),
+                                __builtin_return_address(0));
   sched.main_goid = static_cast<int64_t>(main_g->goid.load());
   internal::RunqPut(p0, main_g, false);
   sched.sysmon = std::thread(internal::Sysmon);
@@ -1613,6 +1641,7 @@ int Run(const Options& options, std::function<void()> main) {
   }
   sched.sysmon_note.Wakeup();
   sched.sysmon.join();
+  internal::ObsRunEnd();
 
   // Tear down: the world is gone; free everything.
   {
@@ -1623,6 +1652,7 @@ int Run(const Options& options, std::function<void()> main) {
         internal::stat_fibers_live.fetch_sub(1, std::memory_order_relaxed);
         leaked++;
       }
+      internal::ObsGFree(gp, /*teardown=*/true);
       internal::StackFree(&gp->stack);
 #if TT_TSAN
       __tsan_destroy_fiber(gp->tsan_fiber);
@@ -1635,11 +1665,14 @@ int Run(const Options& options, std::function<void()> main) {
   }
   for (M* m : sched.allm) delete m;
   sched.allm.clear();
-  for (auto& slot : sched.allp) {
-    delete slot.load();
-    slot.store(nullptr);
+  {
+    internal::LockGuard g(&sched.allplock);  // Snapshots from other threads hold it.
+    sched.gomaxprocs.store(0);
+    for (auto& slot : sched.allp) {
+      delete slot.load();
+      slot.store(nullptr);
+    }
   }
-  sched.gomaxprocs.store(0);
   sched.runq_head = sched.runq_tail = nullptr;
   sched.runqsize.store(0);
   sched.pidle = nullptr;
@@ -1841,38 +1874,104 @@ std::string DumpFibers() {
                s == GStatus::kPreempted) {
       internal::AppendFrames(&out, gp);
     }
+    internal::ObsAppendAncestors(&out, gp);
     out += "\n";
   }
   return out;
 }
 
-std::string Schedtrace() {
-  char line[256];
-  std::string out;
-  const int32_t procs = sched.gomaxprocs.load();
-  int32_t threads = 0;
+namespace internal {
+
+// Go's schedtrace reads P, M and G fields other threads are changing, holding only sched.lock
+// ("we must be careful while reading data from P's, M's and G's"), and so do we: Ps, Ms and Gs
+// are never freed while Run() runs, so a stale pointer still names a live object. The racy
+// plain reads are deliberate, hence no TSan instrumentation here.
+__attribute__((no_sanitize_thread)) bool SnapshotSched(SchedSnapshot* s, bool detail) {
   {
-    internal::LockGuard g(&sched.lock);
-    threads = sched.mcount;
-    snprintf(line, sizeof(line),
-             "SCHED: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d idlethreads=%d "
-             "runqueue=%d\n",
-             procs, sched.npidle.load(), threads, sched.nmspinning.load(), sched.nmidle,
-             sched.runqsize.load());
+    LockGuard tl(&timer_lock);  // Lock order: timer_lock -> sched.lock.
+    s->timers = static_cast<int32_t>(timer_heap.size());
   }
-  out += line;
-  for (int32_t i = 0; i < procs; i++) {
+  LockGuard ap(&sched.allplock);
+  if (!sched.running.load() || sched.gomaxprocs.load() == 0) return false;
+  LockGuard g(&sched.lock);
+  s->now = Nanotime();
+  s->gomaxprocs = sched.gomaxprocs.load();
+  s->npidle = sched.npidle.load();
+  s->mcount = sched.mcount;
+  s->nmspinning = sched.nmspinning.load();
+  s->nmidle = sched.nmidle;
+  s->runqsize = sched.runqsize.load();
+  s->gcwaiting = sched.gcwaiting.load();
+  s->stopwait = sched.stopwait;
+  s->ps.clear();
+  for (int32_t i = 0; i < s->gomaxprocs; i++) {
     P* pp = sched.allp[i].load();
+    M* mp = pp->m;
     const uint32_t h = pp->runqhead.load();
     const uint32_t t = pp->runqtail.load();
-    snprintf(line, sizeof(line), "  P%d: status=%u (%s) schedtick=%u syscalltick=%u runqsize=%u\n",
-             pp->id, pp->status.load(),
-             PStatusName(static_cast<PStatus>(pp->status.load())).data(), pp->schedtick.load(),
-             pp->syscalltick.load(), t - h);
-    out += line;
+    s->ps.push_back({pp->id, pp->status.load(), pp->schedtick.load(), pp->syscalltick.load(),
+                     mp ? mp->id : -1, t - h, pp->gfree_count});
+  }
+  s->ms.clear();
+  s->gs.clear();
+  if (!detail) return true;
+  for (auto it = sched.allm.rbegin(); it != sched.allm.rend(); ++it) {
+    M* mp = *it;
+    bool idle = false;
+    for (M* i = sched.midle; i; i = i->schedlink) idle |= i == mp;
+    P* pp = mp->p;
+    G* gp = mp->curg;
+    s->ms.push_back({mp->id, pp ? pp->id : -1,
+                     gp ? static_cast<int64_t>(gp->goid.load()) : -1, mp->spinning, idle});
+  }
+  LockGuard gl(&sched.glock);
+  for (G* gp : sched.allgs) {
+    const GStatus st = ReadGStatus(gp);
+    M* mp = gp->m;
+    const bool on_m = st == GStatus::kRunning || st == GStatus::kSyscall;
+    s->gs.push_back({gp->goid.load(), static_cast<uint32_t>(st),
+                     st == GStatus::kWaiting ? gp->waitreason.load() : WaitReason::kZero,
+                     on_m && mp ? mp->id : -1});
+  }
+  return true;
+}
+
+int32_t ObsGomaxprocs() { return sched.gomaxprocs.load(std::memory_order_relaxed); }
+
+}  // namespace internal
+
+namespace prof {
+
+__attribute__((no_sanitize_thread)) std::vector<FiberRecord> Fibers() {
+  std::vector<FiberRecord> out;
+  G* self = GetG();
+  internal::LockGuard g(&sched.glock);
+  if (!sched.running.load()) return out;
+  for (G* gp : sched.allgs) {
+    const GStatus s = internal::ReadGStatus(gp);
+    if (s == GStatus::kDead || s == GStatus::kIdle) continue;
+    FiberRecord r;
+    r.goid = gp->goid.load();
+    r.status = s;
+    if (s == GStatus::kWaiting) r.wait_reason = gp->waitreason.load();
+    M* mp = gp->m;
+    if ((s == GStatus::kRunning || s == GStatus::kSyscall) && mp) r.m = mp->id;
+    uintptr_t pcs[64];
+    int n = 0;
+    if (gp == self) {
+      n = CaptureStack(pcs, 64, 1);
+    } else if (s == GStatus::kWaiting || s == GStatus::kRunnable || s == GStatus::kPreempted) {
+      n = internal::FiberFrames(gp, pcs, 64);
+    }
+    r.pcs.assign(pcs, pcs + n);
+    r.created_by = reinterpret_cast<uintptr_t>(gp->caller_pc);
+    internal::ObsCopyAncestors(gp, &r.ancestors);
+    out.push_back(std::move(r));
   }
   return out;
 }
+
+}  // namespace prof
 
 RuntimeStats Stats() {
   RuntimeStats s;

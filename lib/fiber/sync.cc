@@ -5,6 +5,7 @@
 #include "lib/fiber/sync.h"
 
 #include "lib/fiber/fiber.h"
+#include "lib/fiber/internal/obs.h"
 #include "lib/fiber/internal/runtime2.h"
 
 namespace tracetool::fiber {
@@ -72,7 +73,10 @@ void Mutex::LockSlow() {
   for (;;) {
     // A short optimistic spin: critical sections under fiber mutexes are usually short.
     for (int i = 0; i < 4; i++) {
-      if (TryLock()) return;
+      if (TryLock()) {
+        if (w.since != 0) internal::ObsMutexWaited(internal::Nanotime() - w.since);
+        return;
+      }
     }
     lock_.Acquire();
     bool acquired = false;
@@ -89,6 +93,7 @@ void Mutex::LockSlow() {
     }
     if (acquired) {
       lock_.Release();
+      if (w.since != 0) internal::ObsMutexWaited(internal::Nanotime() - w.since);
       return;
     }
     if (w.since == 0) w.since = internal::Nanotime();
@@ -107,7 +112,10 @@ void Mutex::LockSlow() {
       tail_ = &w;
     }
     internal::Gopark(internal::ParkUnlock, &lock_, WaitReason::kSyncMutexLock);
-    if (w.handoff) return;  // Starvation mode: UnlockSlow kept the lock locked for us.
+    if (w.handoff) {  // Starvation mode: UnlockSlow kept the lock locked for us.
+      internal::ObsMutexWaited(internal::Nanotime() - w.since);
+      return;
+    }
     requeue = true;
   }
 }
@@ -136,13 +144,15 @@ void Mutex::UnlockSlow() {
   w->next = nullptr;
   const uint32_t waiters = head_ ? kWaiters : 0;
   G* g = w->g;
-  if (internal::Nanotime() - w->since > kStarvationNs) {
+  const int64_t waited = internal::Nanotime() - w->since;
+  if (waited > kStarvationNs) {
     w->handoff = true;  // Hand off: stays locked, now owned by w.
     state_.store(kLocked | waiters, std::memory_order_release);
   } else {
     state_.store(waiters, std::memory_order_release);  // Unlocked: w competes for it.
   }
   lock_.Release();
+  internal::ObsMutexUnlockContended(waited);
   internal::Ready(g);
 }
 
@@ -157,7 +167,9 @@ void RWMutex::Lock() {
   }
   writers_waiting_++;
   wq_.Push(gp);
+  const int64_t t0 = internal::Nanotime();
   internal::Gopark(internal::ParkUnlock, &lock_, WaitReason::kSyncRWMutexLock);
+  internal::ObsMutexWaited(internal::Nanotime() - t0);
   // Woken with writer_ already set for us.
 }
 
@@ -194,7 +206,9 @@ void RWMutex::RLock() {
     return;
   }
   rq_.Push(gp);
+  const int64_t t0 = internal::Nanotime();
   internal::Gopark(internal::ParkUnlock, &lock_, WaitReason::kSyncRWMutexRLock);
+  internal::ObsMutexWaited(internal::Nanotime() - t0);
   // Woken with readers_ already counting us.
 }
 

@@ -59,6 +59,11 @@ struct G {
 
   // Sanitizer fiber handles.
   void* tsan_fiber = nullptr;
+
+  // Observability (internal/obs.h): scheduling-latency sampling, creation ancestors.
+  uint32_t obs_tick = 0;
+  int64_t obs_runnable_since = 0;
+  void* obs_ancestors = nullptr;
 };
 
 // A bounded single-producer multi-consumer ring of runnable Gs (Go's p.runq): the owner P puts
@@ -84,6 +89,7 @@ struct P {
   uint32_t fastrand = 0;                    // Owner only.
   G* gfree = nullptr;                       // Local cache of dead Gs (Go's p.gFree). Owner only.
   int32_t gfree_count = 0;                  // Owner only.
+  std::atomic<int64_t> obs_idle_since{0};   // When it went idle (internal/obs.h); 0: not idle.
 
   // Sysmon's private view (Go's sysmontick).
   uint32_t sysmon_schedtick = 0;
