@@ -1,10 +1,12 @@
 #include "lib/parser/reader.h"
 
 #include <cinttypes>
+#include <cstring>
 #include <unordered_set>
 
 #include "lib/parser/internal/index.h"
 #include "lib/parser/order.h"
+#include "lib/parser/v2/reader_v2.h"
 #include "lib/parser/validate.h"
 
 namespace tracetool::parser {
@@ -148,9 +150,44 @@ class V1Reader final : public Reader {
   std::unordered_set<uint64_t> futile_;  // offsets of events removed as futile wake-ups
 };
 
+// The newest Go release whose trace format this build reads (its header: "go 1.26 trace").
+constexpr int kNewestMinor = 26;
+
+// V2Minor() recognises a Go 1.22+ header ("go 1.NN trace\0\0\0", NN ≥ 22, spec v2 §1.1): *minor
+// is NN, or 0 for anything else (v1 headers and non-traces go to the v1 reader, which names them).
+Status V2Minor(const Input& in, int* minor) {
+  *minor = 0;
+  uint8_t h[16];
+  size_t got = 0;
+  TT_RETURN_IF_ERROR(in.ReadAt(0, h, sizeof(h), &got));
+  static const uint8_t kTail[] = {' ', 't', 'r', 'a', 'c', 'e', 0, 0, 0};
+  if (got < 16 || memcmp(h, "go 1.", 5) != 0 || h[5] < '0' || h[5] > '9' || h[6] < '0' ||
+      h[6] > '9' || memcmp(h + 7, kTail, sizeof(kTail)) != 0) {
+    return OkStatus();
+  }
+  const int nn = (h[5] - '0') * 10 + (h[6] - '0');
+  if (nn < 22) return OkStatus();
+  if (nn > kNewestMinor) {
+    return ErrStatus(ErrorTag::kUnsupportedVersion,
+                     "offset 0x0: unsupported trace version go 1.%d: written by a newer Go than "
+                     "tracetool supports (it reads Go 1.5 – 1.%d traces)",
+                     nn, kNewestMinor);
+  }
+  if (nn == 24) {
+    return ErrStatus(ErrorTag::kUnsupportedVersion,
+                     "offset 0x0: unknown or unsupported trace version go 1.24 (Go 1.24 writes "
+                     "\"go 1.23 trace\"; no Go release writes this header)");
+  }
+  *minor = nn;
+  return OkStatus();
+}
+
 }  // namespace
 
 Status Reader::Open(std::unique_ptr<Input> input, std::unique_ptr<Reader>* out) {
+  int minor = 0;
+  TT_RETURN_IF_ERROR(V2Minor(*input, &minor));
+  if (minor != 0) return v2::Open(std::move(input), minor, out);
   auto r = std::make_unique<V1Reader>(std::move(input));
   TT_RETURN_IF_ERROR(r->Init());
   *out = std::move(r);
