@@ -24,3 +24,20 @@ gtest_discover_tests(v2_test
 add_executable(v2asm ${CMAKE_CURRENT_LIST_DIR}/v2asm.cc)
 target_link_libraries(v2asm PRIVATE tracetool_v2_text)
 tracetool_target_options(v2asm)
+
+# Golden outputs of tracetool on every real Go 1.22+ trace (label `unit`, a few ms each):
+# golden.v2.<trace>.<mode>; regenerate with TRACETOOL_UPDATE_GOLDEN=1 ctest -R golden.v2 and
+# review the diff.
+include(${CMAKE_CURRENT_LIST_DIR}/../tools/tools.cmake)
+if(TARGET tracetool)
+  foreach(trace go122_1brc go122_urihandler go123_testtrace go125_encoding_json go125_pprofsvc)
+    foreach(mode d net sync syscall sched goroutines)
+      add_test(NAME golden.v2.${trace}.${mode}
+        COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/golden_v2.sh
+          --tool $<TARGET_FILE:tracetool> --canon $<TARGET_FILE:pprof_canon>
+          --trace ${TRACETOOL_SHARED_DIR}/testdata/go1.22plus/${trace}.trace --mode ${mode}
+          --golden ${CMAKE_CURRENT_LIST_DIR}/golden/${trace}.${mode}.txt)
+      set_tests_properties(golden.v2.${trace}.${mode} PROPERTIES LABELS unit TIMEOUT 60)
+    endforeach()
+  endforeach()
+endif()

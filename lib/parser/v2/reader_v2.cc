@@ -226,11 +226,6 @@ class V2ReaderImpl final : public V2Reader {
     while (true) {
       if (out_head_ < out_.size()) {
         *ev = out_[out_head_++];
-        if (!have_base_) {
-          base_ = ev->ts;
-          have_base_ = true;
-        }
-        ev->ts = WrapSub(ev->ts, base_);
         return OkStatus();
       }
       out_.clear();
@@ -816,7 +811,13 @@ class V2ReaderImpl final : public V2Reader {
     out_.emplace_back();
     Event& e = out_.back();
     e.type = type;
-    e.ts = ts;
+    // Model times count from the first event (as the v1 reader's); links copy them, so the
+    // rebasing happens here, not on the way out.
+    if (!have_base_) {
+      base_ = ts;
+      have_base_ = true;
+    }
+    e.ts = WrapSub(ts, base_);
     e.offset = offset;
     e.g = g == kNone ? 0 : g;
     e.p = p == kNone ? format::kFakeP : static_cast<int64_t>(p);
