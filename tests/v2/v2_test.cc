@@ -255,8 +255,39 @@ Stacks
   EXPECT_EQ(unblock.g, 2u);
   EXPECT_EQ(unblock.args[0], 1u);
   EXPECT_EQ(r.events.back().from.type, EventType::kGoUnblock);
+  // Go 1.22+'s -pprof=sched (spec §4.2): the wait before g1's start counts, since g1 had run.
+  EXPECT_EQ(r.events.back().sched_rule, parser::SchedRule::kCount);
   EXPECT_EQ(r.events.back().from.g, 2u) << "the unblocker, for -pprof=sched";
   EXPECT_EQ(r.reader->String(r.events[6].args[0]), "chan receive");
+}
+
+TEST(V2Model, SchedRuleSkipsTheWaitBeforeTheFirstRunAndCountsYields) {
+  // g2 is created and started (its first run: not counted), yields (GoStop), starts again
+  // (counted, charged to the GoSched's own stack).
+  std::string t = std::string(kPrelude) + R"(EventBatch gen=1 m=0 time=0 size=?
+ProcStatus dt=1 p=0 pstatus=1
+GoStatus dt=1 g=1 m=0 gstatus=2
+GoCreate dt=1 new_g=2 new_stack=0 stack=0
+GoStop dt=1 reason_string=1 stack=0
+GoStart dt=1 g=2 g_seq=1
+GoStop dt=1 reason_string=2 stack=0
+GoStart dt=3 g=2 g_seq=2
+EventBatch gen=1 m=18446744073709551615 time=0 size=?
+Stacks
+)" + Strings({{1, "runtime.Gosched"}, {2, "preempted"}});
+  ReadResult r = ReadAll(Assemble(t));
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  std::vector<std::pair<std::string, parser::SchedRule>> starts;
+  for (const Event& e : r.events) {
+    if (e.type == EventType::kGoStart) starts.emplace_back(std::to_string(e.g), e.sched_rule);
+    if (e.type == EventType::kGoPreempt) {
+      EXPECT_EQ(e.from.type, EventType::kGoStart) << "a preemption ends the running interval";
+    }
+  }
+  using R = parser::SchedRule;
+  EXPECT_EQ(starts, (std::vector<std::pair<std::string, R>>{{"1", R::kSkip}, {"2", R::kSkip},
+                                                              {"2", R::kCount}}));
+  EXPECT_EQ(r.events.back().from.type, EventType::kGoPreempt);
 }
 
 TEST(V2Model, SyscallsBecomeGoSysCallAndReturnOrBlockExit) {

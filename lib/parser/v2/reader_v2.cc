@@ -163,6 +163,7 @@ struct GState {
   bool has_create = false;  // the next GoStart carries create_stack (Go 1.19's model)
   bool v1_blocked = false;  // in a syscall that the model already shows as blocked
   bool assist = false;
+  bool ran = false;  // has been Running in the trace (Go's summary StartTime, spec §4.3)
   uint32_t create_stack = 0;
   LinkFrom start;  // its GoStart (running interval)
   LinkFrom ev;     // the event that made it runnable or waiting
@@ -237,13 +238,17 @@ class V2ReaderImpl final : public V2Reader {
       }
       Status st = Step();
       if (!st.ok()) {
+        // Every error names the format version, as the v1 reader's header errors do.
         out_.clear();
-        error_ = st;
+        error_ = Status(st.tag(), st.message() + " (" + VersionName() + " trace)");
       }
     }
   }
 
   int version() const override { return 1000 + minor_; }
+  std::string VersionName() const {
+    return minor_ == 23 ? "Go 1.23/1.24" : "Go 1." + std::to_string(minor_);
+  }
   std::string_view String(uint64_t id) const override {
     return id < strings_.size() ? std::string_view(strings_[id]) : std::string_view();
   }
@@ -1168,6 +1173,8 @@ class V2ReaderImpl final : public V2Reader {
           Event& s = Emit(EventType::kGoStart, t, c.offset, x.g, x.p);
           s.args[0] = x.g;
           s.from = exit;
+          s.sched_rule = g->ran ? SchedRule::kCount : SchedRule::kSkip;
+          g->ran = true;
           g->start = LinkOf(s);
           g->v1_blocked = false;
         } else {
@@ -1479,6 +1486,8 @@ class V2ReaderImpl final : public V2Reader {
     Event& e = Emit(EventType::kGoStart, t, c.offset, gid, x.p);
     e.args[0] = gid;
     e.args[1] = seq;
+    e.sched_rule = g->ran ? SchedRule::kCount : SchedRule::kSkip;
+    g->ran = true;
     if (g->has_create) {
       e.stack_id = g->create_stack;
       g->has_create = false;
@@ -1659,6 +1668,8 @@ class V2ReaderImpl final : public V2Reader {
           st.args[0] = gid;
           st.stack_id = stk;
           st.from = create;
+          st.sched_rule = SchedRule::kSkip;
+          g->ran = true;
           g->start = LinkOf(st);
           break;
         }
