@@ -205,6 +205,49 @@ TEST(V2RealTraces, EveryTraceParses) {
   }
 }
 
+// The same generations in Go 1.26's in-band framing (header 1.26, EndOfGeneration after each
+// generation, spec §1.5) read to the same events; without the last end byte the trace is cut.
+TEST(V2RealTraces, Go126FramingReadsTheSameEvents) {
+  const fs::path p = fs::path(SharedDir()) / "testdata/go1.22plus/go125_pprofsvc.trace";
+  ASSERT_TRUE(fs::exists(p)) << p << " is absent (TRACETOOL_SHARED_DIR)";
+  const std::string in = ReadFile(p);
+  auto uv = [&](size_t* i) {
+    uint64_t x = 0;
+    for (unsigned s = 0;; s += 7) {
+      const uint8_t c = static_cast<uint8_t>(in[(*i)++]);
+      x |= static_cast<uint64_t>(c & 0x7f) << s;
+      if (c < 0x80) return x;
+    }
+  };
+  std::string out = Header("go 1.26 trace");
+  uint64_t cur = 0;
+  for (size_t i = 16; i < in.size();) {
+    const size_t start = i;
+    if (in[i++] == 0x31) ++i;
+    const uint64_t gen = uv(&i);
+    uv(&i);
+    uv(&i);
+    i += uv(&i);
+    if (cur != 0 && gen != cur) out.push_back(0x34);
+    cur = gen;
+    out.append(in, start, i - start);
+  }
+  out.push_back(0x34);
+  ReadResult a = ReadAll(in), b = ReadAll(out);
+  ASSERT_TRUE(a.status.ok()) << a.status.ToString();
+  ASSERT_TRUE(b.status.ok()) << b.status.ToString();
+  ASSERT_EQ(a.events.size(), b.events.size());
+  for (size_t i = 0; i < a.events.size(); ++i) {
+    ASSERT_EQ(a.events[i].type, b.events[i].type) << i;
+    ASSERT_EQ(a.events[i].ts, b.events[i].ts) << i;
+    ASSERT_EQ(a.events[i].g, b.events[i].g) << i;
+  }
+  out.pop_back();
+  ReadResult cut = ReadAll(out);
+  EXPECT_NE(cut.status.message().find("incomplete generation found"), std::string::npos)
+      << cut.status.ToString();
+}
+
 // ---- The mapping onto the model ----------------------------------------------------------------
 
 const char* kPrelude = R"(Trace Go1.22
