@@ -1483,9 +1483,19 @@ class V2ReaderImpl final : public V2Reader {
   // GoStart for goroutine g (state already Running): links to what made it runnable; the first
   // start carries the creation stack (Go 1.19's model).
   void EmitStart(const Cursor& c, int64_t t, const Ctx& x, uint64_t gid, uint64_t seq, GState* g) {
-    Event& e = Emit(EventType::kGoStart, t, c.offset, gid, x.p);
+    // The runtime labels a GC worker with a GoLabel right after its GoStart, on the same thread:
+    // the model's GoStartLabel (Go 1.19's event for it; MMU's background-GC view reads it).
+    uint64_t label = 0;
+    if (c.p < c.end && *c.p == kEvGoLabel) {
+      const uint8_t* q = c.p + 1;
+      uint64_t dt = 0, id = 0;
+      if (Uvarint(&q, c.end, &dt) && Uvarint(&q, c.end, &id)) label = Str(id);
+    }
+    Event& e = Emit(label != 0 ? EventType::kGoStartLabel : EventType::kGoStart, t, c.offset, gid,
+                    x.p);
     e.args[0] = gid;
     e.args[1] = seq;
+    e.args[2] = label;
     e.sched_rule = g->ran ? SchedRule::kCount : SchedRule::kSkip;
     g->ran = true;
     if (g->has_create) {
