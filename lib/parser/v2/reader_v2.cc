@@ -491,6 +491,12 @@ class V2ReaderImpl final : public V2Reader {
       default:
         break;
     }
+    if (arena_.size() + h.size > UINT32_MAX) {
+      return Err(ErrorTag::kCorrupt, h.offset,
+                 "generation " + std::to_string(h.gen) +
+                     " holds more than 4 GiB of event and stack batches; tracetool buffers one "
+                     "generation at a time and does not read generations this large");
+    }
     if (p[0] != kEvStacks) {
       have_event_batch_ = true;
       bool inserted = false;
