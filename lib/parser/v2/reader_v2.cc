@@ -321,6 +321,7 @@ class V2ReaderImpl final : public V2Reader {
     m_index_ = FlatMap<uint32_t>();
     str_map_ = FlatMap<uint64_t>();
     stk_map_ = FlatMap<uint32_t>();
+    pc_frames_ = FlatMap<Frame>();
     stack_batches_.clear();
     cpu_ticks_.clear();
     cpu_ns_.clear();
@@ -656,12 +657,7 @@ class V2ReaderImpl final : public V2Reader {
     const uint8_t* const base = arena_.data() + b.arena_offset;
     const uint8_t* p = base + 1;
     const uint8_t* const end = base + b.size;
-    struct RawFrame {
-      uint64_t fn, file, line;
-    };
-    FlatMap<RawFrame> by_pc;  // first record of a PC wins (spec §1.7.2)
     std::vector<Frame> frames;
-    std::string key;
     while (p < end) {
       const uint64_t off = b.file_offset + static_cast<uint64_t>(p - base);
       if (*p != kEvStack) {
@@ -682,22 +678,26 @@ class V2ReaderImpl final : public V2Reader {
             !Uvarint(&p, end, &line)) {
           return Truncated(off, "stack frame");
         }
+        // The first record of a PC in the generation wins (spec §1.7.2); it is kept with its
+        // strings already resolved to global ids.
         bool inserted = false;
-        RawFrame& rf = by_pc.Get(pc, &inserted);
-        if (inserted) rf = {fn, file, line};
-        const uint64_t* gfn = rf.fn == 0 ? &kZero : str_map_.Find(rf.fn);
-        if (gfn == nullptr) {
-          return Err(ErrorTag::kCorrupt, off,
-                     "found invalid func string ID " + std::to_string(rf.fn) + " for stack " +
-                         std::to_string(id));
+        Frame& f = pc_frames_.Get(pc, &inserted);
+        if (inserted) {
+          const uint64_t* gfn = fn == 0 ? &kZero : str_map_.Find(fn);
+          if (gfn == nullptr) {
+            return Err(ErrorTag::kCorrupt, off,
+                       "found invalid func string ID " + std::to_string(fn) + " for stack " +
+                           std::to_string(id));
+          }
+          const uint64_t* gfile = file == 0 ? &kZero : str_map_.Find(file);
+          if (gfile == nullptr) {
+            return Err(ErrorTag::kCorrupt, off,
+                       "found invalid file string ID " + std::to_string(file) + " for stack " +
+                           std::to_string(id));
+          }
+          f = Frame{pc, static_cast<uint32_t>(*gfn), static_cast<uint32_t>(*gfile), line};
         }
-        const uint64_t* gfile = rf.file == 0 ? &kZero : str_map_.Find(rf.file);
-        if (gfile == nullptr) {
-          return Err(ErrorTag::kCorrupt, off,
-                     "found invalid file string ID " + std::to_string(rf.file) + " for stack " +
-                         std::to_string(id));
-        }
-        frames.push_back({pc, static_cast<uint32_t>(*gfn), static_cast<uint32_t>(*gfile), rf.line});
+        frames.push_back(f);
       }
       bool inserted = false;
       uint32_t& gid = stk_map_.Get(id, &inserted);
@@ -705,25 +705,44 @@ class V2ReaderImpl final : public V2Reader {
         return Err(ErrorTag::kCorrupt, off,
                    "multiple stacks with the same ID: id=" + std::to_string(id));
       }
-      gid = InternStack(frames, &key);
+      gid = InternStack(frames);
       if (!frames.empty()) ++stats_.stacks;
     }
     return OkStatus();
   }
 
-  uint32_t InternStack(const std::vector<Frame>& frames, std::string* key) {
+  // InternStack(): the global id of a stack with these frames (equal stacks of different
+  // generations share one id). Keyed by a 64-bit hash of the frames; collisions chain.
+  uint32_t InternStack(const std::vector<Frame>& frames) {
     if (frames.empty()) return 0;
-    key->clear();
+    uint64_t h = frames.size();
+    auto mix = [&h](uint64_t v) {
+      h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+      h *= 0xff51afd7ed558ccdull;
+    };
     for (const Frame& f : frames) {
-      const uint64_t v[4] = {f.pc, f.fn, f.file, f.line};
-      key->append(reinterpret_cast<const char*>(v), sizeof(v));
+      mix(f.pc);
+      mix(static_cast<uint64_t>(f.fn) << 32 | f.file);
+      mix(f.line);
     }
-    auto it = stack_index_.find(*key);
-    if (it != stack_index_.end()) return it->second;
+    auto same = [&frames](const std::vector<Frame>& o) {
+      if (o.size() != frames.size()) return false;
+      for (size_t i = 0; i < o.size(); ++i) {
+        if (o[i].pc != frames[i].pc || o[i].fn != frames[i].fn || o[i].file != frames[i].file ||
+            o[i].line != frames[i].line) {
+          return false;
+        }
+      }
+      return true;
+    };
+    std::vector<uint32_t>& bucket = stack_index_.Get(h);
+    for (uint32_t id : bucket) {
+      if (same(stacks_[id])) return id;
+    }
     if (stacks_.size() >= UINT32_MAX) return 0;
     stacks_.emplace_back(frames);
     const uint32_t id = static_cast<uint32_t>(stacks_.size() - 1);
-    stack_index_.emplace(*key, id);
+    bucket.push_back(id);
     return id;
   }
 
@@ -877,6 +896,7 @@ class V2ReaderImpl final : public V2Reader {
 
   Status CheckRefs(const Cursor& c) const {
     const EvSpec& s = kEvSpecs[c.type];
+    if (s.stacks[0] < 0 && s.strings[0] < 0) return OkStatus();
     for (int8_t i : s.stacks) {
       if (i < 0) continue;
       const uint64_t id = c.a[i];
@@ -1783,7 +1803,7 @@ class V2ReaderImpl final : public V2Reader {
   std::deque<std::string> strings_;
   std::unordered_map<std::string_view, uint64_t> string_index_;
   std::deque<std::vector<Frame>> stacks_;
-  std::unordered_map<std::string, uint32_t> stack_index_;
+  FlatMap<std::vector<uint32_t>> stack_index_;  // frames hash → stack ids
 
   // The generation being read.
   uint64_t gen_ = 0;
@@ -1793,6 +1813,7 @@ class V2ReaderImpl final : public V2Reader {
   FlatMap<uint32_t> m_index_;
   FlatMap<uint64_t> str_map_;  // generation string id → global id
   FlatMap<uint32_t> stk_map_;  // generation stack id → global id
+  FlatMap<Frame> pc_frames_;   // PC → its frame, strings resolved (the generation's first record)
   std::vector<uint32_t> stack_batches_;
   std::vector<uint64_t> cpu_ticks_;
   std::vector<int64_t> cpu_ns_;
