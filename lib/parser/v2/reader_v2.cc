@@ -164,6 +164,7 @@ struct GState {
   bool v1_blocked = false;  // in a syscall that the model already shows as blocked
   bool assist = false;
   bool ran = false;  // has been Running in the trace (Go's summary StartTime, spec §4.3)
+  bool named = false;  // a GoStart has carried (or will carry) its start-function stack
   uint32_t create_stack = 0;
   LinkFrom start;  // its GoStart (running interval)
   LinkFrom ev;     // the event that made it runnable or waiting
@@ -1022,6 +1023,7 @@ class V2ReaderImpl final : public V2Reader {
         ng.seq = 0;
         ng.has_create = true;
         ng.create_stack = Stk(a[2]);
+        ng.named = ng.create_stack != 0;
         const int64_t t = Pub(c.time);
         Event& e = Emit(EventType::kGoCreate, t, c.offset, x.g, x.p);
         e.args[0] = a[1];
@@ -1091,6 +1093,7 @@ class V2ReaderImpl final : public V2Reader {
           Event& e = Emit(et, t, c.offset, x.g, x.p);
           e.args[0] = reason;
           e.stack_id = Stk(a[2]);
+          NameFrom(g, e.stack_id);
           e.from = g->start;
           g->start = LinkFrom();
           g->ev = LinkOf(e);
@@ -1172,6 +1175,7 @@ class V2ReaderImpl final : public V2Reader {
         ps->seq = a[1];
         Event& e = Emit(EventType::kGoSysCall, Pub(c.time), c.offset, x.g, x.p);
         e.stack_id = Stk(a[2]);
+        NameFrom(g, e.stack_id);
         g->sys = LinkOf(e);
         g->v1_blocked = false;
         break;
@@ -1506,6 +1510,28 @@ class V2ReaderImpl final : public V2Reader {
     return OkStatus();
   }
 
+  // OuterFrame(stack): a one-frame stack of the stack's outermost frame (a goroutine's start
+  // function, as Go's goroutine summary names it), 0 for none.
+  uint32_t OuterFrame(uint32_t stack) {
+    if (stack == 0 || stack >= stacks_.size() || stacks_[stack].empty()) return 0;
+    // One per function name (the analyses group goroutines by the frame's PC, Go's summary by
+    // the function's name: the first frame seen for a name stands for all of them).
+    const Frame outer = stacks_[stack].back();
+    bool inserted = false;
+    uint32_t& id = outer_by_fn_.Get(outer.fn, &inserted);
+    if (inserted) id = InternStack(std::vector<Frame>{outer});
+    return id;
+  }
+  // NameFrom(): a goroutine whose start function is unknown (it existed when tracing started and
+  // its status had no stack) gets it from its first stack, as Go 1.22+'s summary does; the model
+  // carries it on the goroutine's next GoStart, where the analyses read the start function.
+  void NameFrom(GState* g, uint32_t stack) {
+    if (g->named || stack == 0) return;
+    g->named = true;
+    g->has_create = true;
+    g->create_stack = OuterFrame(stack);
+  }
+
   // GoStart for goroutine g (state already Running): links to what made it runnable; the first
   // start carries the creation stack (Go 1.19's model).
   void EmitStart(const Cursor& c, int64_t t, const Ctx& x, uint64_t gid, uint64_t seq, GState* g) {
@@ -1688,7 +1714,9 @@ class V2ReaderImpl final : public V2Reader {
     if (created) {
       // Go 1.19 starts a trace with a GoCreate per existing goroutine, then GoWaiting or
       // GoInSyscall for those not runnable, and a GoStart for the running ones.
-      const uint32_t stk = c.type == kEvGoStatusStack ? Stk(c.a[4]) : 0;
+      // Its start function: the outermost frame of its stack, when the status carries one.
+      const uint32_t stk = c.type == kEvGoStatusStack ? OuterFrame(Stk(c.a[4])) : 0;
+      g->named = stk != 0;
       Event& e = Emit(EventType::kGoCreate, t, c.offset, kNone, report.p);
       e.args[0] = gid;
       e.args[1] = stk;
@@ -1713,11 +1741,15 @@ class V2ReaderImpl final : public V2Reader {
           Event& w = Emit(EventType::kGoWaiting, t, c.offset, gid, report.p);
           w.args[0] = gid;
           g->ev = LinkOf(w);
+          g->has_create = true;  // its next start names it
+          g->create_stack = stk;
           break;
         }
         case kGoSyscall:
           Emit(EventType::kGoInSyscall, t, c.offset, gid, report.p).args[0] = gid;
           g->v1_blocked = true;
+          g->has_create = true;
+          g->create_stack = stk;
           break;
         default:
           break;
@@ -1804,6 +1836,7 @@ class V2ReaderImpl final : public V2Reader {
   std::unordered_map<std::string_view, uint64_t> string_index_;
   std::deque<std::vector<Frame>> stacks_;
   FlatMap<std::vector<uint32_t>> stack_index_;  // frames hash → stack ids
+  FlatMap<uint32_t> outer_by_fn_;  // function name id → its one-frame start stack (OuterFrame)
 
   // The generation being read.
   uint64_t gen_ = 0;
