@@ -402,7 +402,13 @@ class V2ReaderImpl final : public V2Reader {
           }
           return OkStatus();  // Go's quirk: structural batches alone end the trace silently
         }
-        if (!have_batches_) return OkStatus();
+        if (!have_batches_) {
+          // Go's quirk (spec §3.9): before 1.26 a trace without any batch fails this way.
+          if (v2_stats_.generations == 0) {
+            return Err(ErrorTag::kCorrupt, pos_, "no frequency event found");
+          }
+          return OkStatus();
+        }
         break;
       }
       const uint8_t* p = nullptr;
