@@ -161,11 +161,14 @@ Status V2Minor(const Input& in, int* minor) {
   size_t got = 0;
   TT_RETURN_IF_ERROR(in.ReadAt(0, h, sizeof(h), &got));
   static const uint8_t kTail[] = {' ', 't', 'r', 'a', 'c', 'e', 0, 0, 0};
-  if (got < 16 || memcmp(h, "go 1.", 5) != 0 || h[5] < '0' || h[5] > '9' || h[6] < '0' ||
-      h[6] > '9' || memcmp(h + 7, kTail, sizeof(kTail)) != 0) {
+  auto digit = [&](int i) { return h[i] >= '0' && h[i] <= '9'; };
+  if (got < 16 || memcmp(h, "go 1.", 5) != 0 || !digit(5) || !digit(6)) return OkStatus();
+  int nn = (h[5] - '0') * 10 + (h[6] - '0');
+  if (digit(7) && memcmp(h + 8, kTail, 8) == 0) {
+    nn = nn * 10 + (h[7] - '0');  // "go 1.100 trace": some future Go
+  } else if (memcmp(h + 7, kTail, sizeof(kTail)) != 0) {
     return OkStatus();
   }
-  const int nn = (h[5] - '0') * 10 + (h[6] - '0');
   if (nn < 22) return OkStatus();
   if (nn > kNewestMinor) {
     return ErrStatus(ErrorTag::kUnsupportedVersion,

@@ -162,6 +162,9 @@ TEST(V2Versions, NewerGoIsNamed) {
   EXPECT_NE(r.status.message().find("newer Go than tracetool supports"), std::string::npos);
   ReadResult r99 = ReadAll(Header("go 1.99 trace"));
   EXPECT_NE(r99.status.message().find("go 1.99"), std::string::npos) << r99.status.message();
+  ReadResult r100 = ReadAll(Header("go 1.100 trace"));
+  EXPECT_EQ(r100.status.tag(), ErrorTag::kUnsupportedVersion);
+  EXPECT_NE(r100.status.message().find("go 1.100"), std::string::npos) << r100.status.message();
 }
 
 TEST(V2Versions, NoGo124Header) {
