@@ -1571,7 +1571,7 @@ class V2ReaderImpl final : public V2Reader {
       return Err(ErrorTag::kCorrupt, c.offset,
                  "invalid status for proc " + std::to_string(pid) + ": " + std::to_string(s));
     }
-    const uint64_t initial = Initial();
+    Initial();
     bool inserted = false;
     PState& ps = ps_.Get(pid, &inserted);
     Ctx report = x;
@@ -1601,7 +1601,6 @@ class V2ReaderImpl final : public V2Reader {
     ps.seq_gen = gen_;
     ps.seq = 0;
     const int64_t t = Pub(c.time);
-    (void)initial;
     if (inserted && (s == kProcRunning || s == kProcSyscall)) {
       Emit(EventType::kProcStart, t, c.offset, report.g, pid).args[0] =
           report.m == kNone ? 0 : report.m;
