@@ -237,11 +237,17 @@ class V2ReaderImpl final : public V2Reader {
         *done = true;
         return OkStatus();
       }
+      // The step's first event goes straight into *ev; further ones queue in out_.
+      direct_ = ev;
+      direct_used_ = false;
       Status st = Step();
+      direct_ = nullptr;
       if (!st.ok()) {
         // Every error names the format version, as the v1 reader's header errors do.
         out_.clear();
         error_ = Status(st.tag(), st.message() + " (" + VersionName() + " trace)");
+      } else if (direct_used_) {
+        return OkStatus();
       }
     }
   }
@@ -845,8 +851,16 @@ class V2ReaderImpl final : public V2Reader {
     return t;
   }
   Event& Emit(EventType type, int64_t ts, uint64_t offset, uint64_t g, uint64_t p) {
-    out_.emplace_back();
-    Event& e = out_.back();
+    Event* ep;
+    if (direct_ != nullptr && !direct_used_) {
+      ep = direct_;
+      *ep = Event();
+      direct_used_ = true;
+    } else {
+      out_.emplace_back();
+      ep = &out_.back();
+    }
+    Event& e = *ep;
     e.type = type;
     // Model times count from the first event (as the v1 reader's); links copy them, so the
     // rebasing happens here, not on the way out.
@@ -955,13 +969,16 @@ class V2ReaderImpl final : public V2Reader {
   Status Advance(Cursor& c, bool* advanced) {
     *advanced = false;
     Ctx x;
+    bool known = false;  // the thread has state already
     if (c.m != kNone) {
       x.m = c.m;
       if (const MState* ms = mstate_.Find(c.m)) {
         x.p = ms->p;
         x.g = ms->g;
+        known = true;
       }
     }
+    const Ctx before = x;
     TT_RETURN_IF_ERROR(CheckRefs(c));
     const uint64_t* a = c.a;
     switch (c.type) {
@@ -1511,7 +1528,8 @@ class V2ReaderImpl final : public V2Reader {
         }
         return Bad(c, "bad event type found while ordering: " + std::to_string(c.type));
     }
-    StoreCtx(c, x);
+    // Handlers change other threads' state directly and this thread's only through x.
+    if (!known || x.p != before.p || x.g != before.g) StoreCtx(c, x);
     *advanced = true;
     return OkStatus();
   }
@@ -1881,6 +1899,8 @@ class V2ReaderImpl final : public V2Reader {
   // Output.
   std::vector<Event> out_;
   size_t out_head_ = 0;
+  Event* direct_ = nullptr;  // Next()'s *ev while a step runs: the step's first event
+  bool direct_used_ = false;
   int64_t last_ns_ = 0;
   bool have_last_ = false;
   int64_t base_ = 0;
