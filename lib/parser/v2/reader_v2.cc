@@ -28,6 +28,11 @@ constexpr uint64_t kHeaderSize = 16;
 // Unsigned LEB128 with Go's binary.Uvarint rules (spec §1.2): at most 10 bytes, the 10th ≤ 1.
 inline bool Uvarint(const uint8_t** pp, const uint8_t* end, uint64_t* v) {
   const uint8_t* p = *pp;
+  if (p != end && *p < 0x80) {  // most values fit in one byte
+    *v = *p;
+    *pp = p + 1;
+    return true;
+  }
   uint64_t x = 0;
   unsigned shift = 0;
   for (int i = 0; i < 10; ++i) {
