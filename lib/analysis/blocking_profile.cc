@@ -35,8 +35,9 @@ bool Selected(ProfileMode mode, const Interval& iv) {
     case ProfileMode::kSyscall:
       return iv.state == GoState::kSyscall;
     case ProfileMode::kSched:
-      return iv.state == GoState::kRunnable &&
-             (iv.begin_type == EventType::kGoUnblock || iv.begin_type == EventType::kGoCreate);
+      if (iv.state != GoState::kRunnable) return false;
+      if (iv.sched_rule != parser::SchedRule::kModel) return iv.sched_rule == parser::SchedRule::kCount;
+      return iv.begin_type == EventType::kGoUnblock || iv.begin_type == EventType::kGoCreate;
     case ProfileMode::kSchedLat:
       return iv.state == GoState::kRunnable;
   }

@@ -25,6 +25,7 @@ void GoStateMachine::OnEvent(const parser::Event& ev, IntervalSink* sink) {
   iv.end_ts = ev.ts;
   iv.stack_id = from.stack_id;
   iv.actor = from.g;
+  iv.sched_rule = ev.sched_rule;
   switch (from.type) {
     case EventType::kGoStart:
     case EventType::kGoStartLabel:

@@ -39,6 +39,7 @@ struct Interval {
   uint64_t actor;                // goroutine that emitted the opening event (the unblocker, for
                                  // kRunnable after GoUnblock/GoCreate)
   uint64_t g;                    // the goroutine whose state this is
+  parser::SchedRule sched_rule;  // kRunnable: the closing GoStart's rule for -pprof=sched
 };
 
 class IntervalSink {

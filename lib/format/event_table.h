@@ -69,7 +69,11 @@ enum class EventType : uint8_t {
   kUserRegion = 47,
   kUserLog = 48,
   kCPUSample = 49,
-  kCount = 50,
+  // Not on any v1 wire: a non-blocking syscall's return, which v1 traces do not record. The v2
+  // reader (Go 1.22+ traces record every syscall's end) emits it, linked (Event::from) to its
+  // GoSysCall, so that every syscall is a closed interval (spec v2 §4.2, -pprof=syscall).
+  kGoSysReturn = 50,
+  kCount = 51,
 };
 
 inline constexpr int kMaxArgs = 4;  // argument slots, excluding time delta and stack id
@@ -138,6 +142,7 @@ inline constexpr EventSpec kEventSpecs[] = {
     {"UserRegion",           1011, true,  true,  false, 3, {"taskid", "mode", "typeid"},       {"name"}},
     {"UserLog",              1011, true,  true,  false, 2, {"id", "keyid"},                    {"category", "message"}},
     {"CPUSample",            1019, true,  true,  false, 3, {"ts", "p", "g"},                   {}},
+    {"GoSysReturn",          1022, true,  false, false, 0, {},                                 {}},
 };
 // clang-format on
 

@@ -30,6 +30,13 @@ struct LinkFrom {
   uint64_t offset = 0;  // its byte offset
 };
 
+// How the runnable interval that a GoStart ends counts in `-pprof=sched` (set on GoStart only).
+// kModel: by the model's own rule, Go 1.19's (the interval began with GoUnblock or GoCreate).
+// kCount / kSkip: the reader decided, for traces whose Go defines the profile differently: from
+// Go 1.22 on (../shared/spec/go-trace-v2-format.md §4.2) every runnable interval counts (also after
+// a preemption or a yield) except the one before a goroutine's first run in the trace.
+enum class SchedRule : uint8_t { kModel, kCount, kSkip };
+
 struct Event {
   int64_t ts = 0;        // nanoseconds since the first event of the trace
   uint64_t offset = 0;   // absolute byte offset of the record's first byte in the trace
@@ -39,6 +46,7 @@ struct Event {
   uint32_t stack_id = 0;                 // 0: no stack
   EventType type = EventType::kNone;     // Local variants already renamed
   LinkFrom from;                         // the event this one completes, if any
+  SchedRule sched_rule = SchedRule::kModel;  // GoStart: see SchedRule
   // UserLog's inline message (the only string carried by value, spec §1.9). Empty otherwise.
   std::string_view message;
 };

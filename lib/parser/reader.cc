@@ -1,12 +1,14 @@
 #include "lib/parser/reader.h"
 
 #include <cinttypes>
+#include <cstring>
 #include <thread>
 #include <unordered_set>
 
 #include "lib/parser/internal/chunk_pipe.h"
 #include "lib/parser/internal/index.h"
 #include "lib/parser/order.h"
+#include "lib/parser/v2/reader_v2.h"
 #include "lib/parser/validate.h"
 
 namespace tracetool::parser {
@@ -231,10 +233,48 @@ class V1Reader final : public Reader {
   std::thread merge_thread_;
 };
 
+// The newest Go release whose trace format this build reads (its header: "go 1.26 trace").
+constexpr int kNewestMinor = 26;
+
+// V2Minor() recognises a Go 1.22+ header ("go 1.NN trace\0\0\0", NN ≥ 22, spec v2 §1.1): *minor
+// is NN, or 0 for anything else (v1 headers and non-traces go to the v1 reader, which names them).
+Status V2Minor(const Input& in, int* minor) {
+  *minor = 0;
+  uint8_t h[16];
+  size_t got = 0;
+  TT_RETURN_IF_ERROR(in.ReadAt(0, h, sizeof(h), &got));
+  static const uint8_t kTail[] = {' ', 't', 'r', 'a', 'c', 'e', 0, 0, 0};
+  auto digit = [&](int i) { return h[i] >= '0' && h[i] <= '9'; };
+  if (got < 16 || memcmp(h, "go 1.", 5) != 0 || !digit(5) || !digit(6)) return OkStatus();
+  int nn = (h[5] - '0') * 10 + (h[6] - '0');
+  if (digit(7) && memcmp(h + 8, kTail, 8) == 0) {
+    nn = nn * 10 + (h[7] - '0');  // "go 1.100 trace": some future Go
+  } else if (memcmp(h + 7, kTail, sizeof(kTail)) != 0) {
+    return OkStatus();
+  }
+  if (nn < 22) return OkStatus();
+  if (nn > kNewestMinor) {
+    return ErrStatus(ErrorTag::kUnsupportedVersion,
+                     "offset 0x0: unsupported trace version go 1.%d: written by a newer Go than "
+                     "tracetool supports (it reads Go 1.5 – 1.%d traces)",
+                     nn, kNewestMinor);
+  }
+  if (nn == 24) {
+    return ErrStatus(ErrorTag::kUnsupportedVersion,
+                     "offset 0x0: unknown or unsupported trace version go 1.24 (Go 1.24 writes "
+                     "\"go 1.23 trace\"; no Go release writes this header)");
+  }
+  *minor = nn;
+  return OkStatus();
+}
+
 }  // namespace
 
 Status Reader::Open(std::unique_ptr<Input> input, std::unique_ptr<Reader>* out,
                     const ReaderOptions& opts) {
+  int minor = 0;
+  TT_RETURN_IF_ERROR(V2Minor(*input, &minor));
+  if (minor != 0) return v2::Open(std::move(input), minor, out);
   auto r = std::make_unique<V1Reader>(std::move(input));
   TT_RETURN_IF_ERROR(r->Init(opts));
   *out = std::move(r);

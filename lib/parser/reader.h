@@ -1,4 +1,5 @@
-// Reader: a streaming reader of Go execution traces, versions 1005–1021 (Go 1.5 – 1.21).
+// Reader: a streaming reader of Go execution traces: versions 1005–1021 (Go 1.5 – 1.21) here,
+// Go 1.22 – 1.26 ("v2", lib/parser/v2/reader_v2.h) through the same interface.
 //
 // It yields the trace's events one at a time, in Go's final order (merged across Ps with the
 // per-goroutine sequence numbers, syscall exits moved to their real time, futile wake-ups removed,

@@ -77,3 +77,18 @@ if(TRACETOOL_FUZZ AND TARGET tracetool::parser)
     -fsanitize=address,undefined -fno-sanitize-recover=all)
   target_link_options(corrupt_regression PRIVATE -fsanitize=fuzzer-no-link,address,undefined)
 endif()
+
+# Go 1.22+ coverage (label `unit`): the fuzz entry point over every upstream v2 fuzz seed, text
+# test and real trace, built from ${TRACETOOL_SHARED_DIR} into the build tree by v2_seeds.sh (the
+# shared data is never copied into the repository; without it the setup step fails). With
+# TRACETOOL_FUZZ, build-fuzz/v2_seeds is also a ready seed directory for parse_fuzzer.
+if(TARGET corrupt_regression AND TARGET v2asm)
+  add_test(NAME fuzz_v2_seeds_setup
+    COMMAND bash ${_tt_fuzz_dir}/v2_seeds.sh $<TARGET_FILE:v2asm> ${TRACETOOL_SHARED_DIR}
+            ${CMAKE_BINARY_DIR}/v2_seeds)
+  set_tests_properties(fuzz_v2_seeds_setup PROPERTIES LABELS "unit" TIMEOUT 60
+    FIXTURES_SETUP fuzz_v2_seeds)
+  add_test(NAME fuzz_v2_seed_replay COMMAND corrupt_regression ${CMAKE_BINARY_DIR}/v2_seeds)
+  set_tests_properties(fuzz_v2_seed_replay PROPERTIES LABELS "unit" TIMEOUT 120
+    FIXTURES_REQUIRED fuzz_v2_seeds)
+endif()
