@@ -129,8 +129,10 @@ std::string ChromeTraceWriter::GoroutineName(uint64_t g, const GInfo& info) cons
   if (!info.named) return "";
   std::string name = "G";
   AppendU(&name, g);
-  name.push_back(' ');
-  name.append(reader_->String(info.create_fn));
+  if (info.create_fn != 0) {
+    name.push_back(' ');
+    name.append(reader_->String(info.create_fn));
+  }
   return name;
 }
 
@@ -344,15 +346,11 @@ Status ChromeTraceWriter::OnEvent(const parser::Event& ev, std::string* out) {
       }
       std::span<const parser::Frame> stk =
           reader_->Stack(static_cast<uint32_t>(std::min<uint64_t>(ev.args[1], UINT32_MAX)));
-      if (stk.empty()) {
-        return ErrStatus(ErrorTag::kInconsistent,
-                         "offset 0x%" PRIx64 ": invalid go create event: missing stack "
-                         "information for go id=%" PRIu64 " at offset %" PRIu64,
-                         ev.offset, ng, ev.offset);
-      }
+      // Go 1.19 stops here with "missing stack information" when the creation has no stack; a
+      // goroutine that existed before a Go 1.22+ trace started has none, so it is just "G<id>".
       info.named = true;
-      info.create_fn = stk[0].fn;
-      info.system = IsSystemGoroutine(reader_->String(stk[0].fn));
+      info.create_fn = stk.empty() ? 0 : stk[0].fn;
+      info.system = !stk.empty() && IsSystemGoroutine(reader_->String(stk[0].fn));
       info.flow_p = ev.p;
       TT_RETURN_IF_ERROR(SetState(ng, &info, kDead, kRunnable, ev));
       break;
