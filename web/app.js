@@ -39,7 +39,16 @@ function pageEl(...children) {
 
 // ---- Overview ----
 async function Overview() {
+  if (!overview.analyses_ready) {
+    // Tasks, regions and logs come from the second pass: refresh until it is done.
+    setTimeout(async () => {
+      if (parseRoute().page !== "overview") return;
+      overview = await api("/api/overview");
+      if (parseRoute().page === "overview") route();
+    }, 1000);
+  }
   const o = overview;
+  const later = (v) => v === undefined ? "…" : fmtInt(v);
   const card = (k, v, id) => h("div", { class: "card" }, h("div", { class: "k" }, k), h("div", { class: "v", id }, v));
   pageEl(
     h("h1", {}, "Trace overview"),
@@ -50,9 +59,9 @@ async function Overview() {
       card("Procs (Ps)", fmtInt(o.procs), "ov-procs"),
       card("Threads", fmtInt(o.threads), "ov-threads"),
       card("GC cycles", fmtInt(o.gc_count), "ov-gc"),
-      card("Tasks", fmtInt(o.tasks), "ov-tasks"),
-      card("Regions", fmtInt(o.regions), "ov-regions"),
-      card("Logs", fmtInt(o.logs), "ov-logs"),
+      card("Tasks", later(o.tasks), "ov-tasks"),
+      card("Regions", later(o.regions), "ov-regions"),
+      card("Logs", later(o.logs), "ov-logs"),
       card("Trace size", `${(o.bytes / 1048576).toFixed(1)} MiB`, "ov-bytes")),
     h("h2", {}, "Parser warnings"),
     o.warnings.length ? h("div", { id: "ov-warnings" }, o.warnings.map((w) => h("div", { class: "warn" }, w)))
@@ -63,7 +72,8 @@ async function Overview() {
       h("li", {}, h("a", { href: "#/goroutines" }, "Goroutine analysis"), " — where goroutines spent their time, by start function"),
       h("li", {}, h("a", { href: "#/profiles?mode=sync" }, "Blocking profiles"), " — synchronization, network, syscalls, scheduler latency, as flame graphs"),
       h("li", {}, h("a", { href: "#/tasks" }, "User tasks and regions"), ", ", h("a", { href: "#/mmu" }, "minimum mutator utilization"), ", ", h("a", { href: "#/logs" }, "logs"))),
-    h("p", { class: "muted" }, `Trace format ${o.version}; indexed in ${o.load_seconds.toFixed(2)} s; timeline index ${(o.index_bytes / 1048576).toFixed(1)} MiB.`));
+    h("p", { class: "muted" }, `Trace format ${o.version}; timeline indexed in ${o.load_seconds.toFixed(2)} s (index ${(o.index_bytes / 1048576).toFixed(1)} MiB); ` +
+      (o.analyses_ready ? `analyses ${o.analysis_seconds !== undefined ? "computed in " + o.analysis_seconds.toFixed(2) + " s" : "ready"}.` : `analyses being computed: ${o.analyses_progress}%.`)));
 }
 
 // ---- Timeline ----

@@ -414,10 +414,13 @@ export class TimelinePage {
     const step = niceStep(span / Math.max(1, this.plotW / 110));
     ctx.fillStyle = "#4b5563";
     ctx.font = "11px system-ui, sans-serif";
+    const big = Math.max(Math.abs(this.t0), Math.abs(this.t1));
+    const [unit, suffix] = big < 1e3 ? [1, "ns"] : big < 1e6 ? [1e3, "µs"] : big < 1e9 ? [1e6, "ms"] : [1e9, "s"];
+    const digits = Math.min(6, Math.max(0, Math.ceil(Math.log10(unit / step) - 1e-9)));
     for (let t = Math.ceil(this.t0 / step) * step; t <= this.t1; t += step) {
       const x = this.x(t);
       ctx.fillRect(x, AXIS - 7, 1, 6);
-      ctx.fillText(fmtDur(t), x + 3, AXIS / 2);
+      ctx.fillText(`${(t / unit).toFixed(digits)}${suffix}`, x + 3, AXIS / 2);
     }
     ctx.fillStyle = "#6b7280";
     ctx.fillText(`${fmtDur(span)} visible`, 10, AXIS / 2);

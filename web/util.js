@@ -1,9 +1,26 @@
 // Small helpers shared by the pages: fetching, formatting, DOM building, sortable tables.
 
+// api(path): GET a JSON API. While the server still computes the analyses (its second pass over
+// the trace) it answers {"computing": true, "progress": n}: say so in the banner and retry.
 export async function api(path) {
-  const res = await fetch(path);
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${(await res.text()).trim()}`);
-  return res.json();
+  for (;;) {
+    const res = await fetch(path);
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${(await res.text()).trim()}`);
+    const j = await res.json();
+    if (j && j.computing === true) {
+      banner(`Computing the analyses (goroutines, profiles, tasks, MMU) over the whole trace… ${j.progress}%`);
+      await new Promise((r) => setTimeout(r, 700));
+      continue;
+    }
+    banner(null);
+    return j;
+  }
+}
+function banner(text) {
+  const b = document.getElementById("banner");
+  if (!b) return;
+  b.hidden = !text;
+  b.textContent = text || "";
 }
 
 // fmtDur(1234567) = "1.23ms"

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -54,30 +55,41 @@ constexpr ProfileMode kModes[] = {ProfileMode::kNet, ProfileMode::kSync, Profile
 constexpr const char* kModeNames[] = {"net", "sync", "syscall", "sched", "schedlat"};
 constexpr int kModeCount = 5;
 
-// Everything the pages show, computed in one pass and read-only afterwards.
+// Everything the pages show. The timeline index is built first (pass 1), then the server answers
+// while a second pass over the same file computes the analyses on a background thread; `ready`
+// (release/acquire) publishes them. A trace read from stdin gets one pass for both before serving.
 struct Model : analysis::IntervalSink {
   std::string name;
-  std::unique_ptr<parser::Reader> reader;
+  std::unique_ptr<parser::Reader> reader;  // pass 1: timeline, stacks and strings for details
   analysis::Timeline timeline;
+  int64_t last_ts = 0;
+  uint64_t events = 0;
+  std::set<uint64_t> threads;
+  double index_seconds = 0;
+
+  // Pass 2, read-only once `ready` is set.
+  std::unique_ptr<parser::Reader> areader_owned;
+  const parser::Reader* areader = nullptr;
   std::unique_ptr<analysis::GoroutineStats> gstats;
   std::unique_ptr<analysis::Annotations> ann;
   std::unique_ptr<analysis::MutatorUtilization> mu;
   std::unique_ptr<analysis::MMUCurve> mmu;
   std::unique_ptr<analysis::SchedLatency> schedlat;
   std::vector<std::unique_ptr<analysis::BlockingProfile>> profiles;
-  int64_t last_ts = 0;
-  uint64_t events = 0;
-  uint64_t threads = 0;
-  double load_seconds = 0;
-  std::string overview;   // JSON, built once
-  std::string groups;     // JSON of the goroutine groups
+  bool mmu_ok = true;
+  std::string groups;  // JSON of the goroutine groups
   std::string schedlat_json;
+  std::string analysis_error;  // set instead of the analyses if pass 2 failed
+  double analysis_seconds = 0;
+  std::atomic<bool> ready{false};
+  std::atomic<int> progress{0};  // percent of pass 2
 
   void OnInterval(const analysis::Interval& iv) override {
     for (auto& p : profiles) p->OnInterval(iv);
   }
-  // The goroutine's start function ("" if unknown).
+  // The goroutine's start function ("" if unknown or the analyses are not ready yet).
   std::string_view GoName(uint64_t g) const {
+    if (!ready.load(std::memory_order_acquire) || !gstats) return {};
     const auto& gs = gstats->goroutines();
     auto it = std::lower_bound(gs.begin(), gs.end(), g,
                                [](const analysis::GoroutineSummary& s, uint64_t v) {
@@ -88,14 +100,8 @@ struct Model : analysis::IntervalSink {
   }
 };
 
-Status Load(const Options& opts, Model* m) {
-  const auto t0 = std::chrono::steady_clock::now();
-  m->name = opts.trace == "-" ? "<stdin>" : opts.trace;
-  std::unique_ptr<parser::Input> input;
-  TT_RETURN_IF_ERROR(parser::Input::Open(opts.trace, &input));
-  fprintf(stderr, "tracetool: indexing %s...\n", m->name.c_str());
-  TT_RETURN_IF_ERROR(parser::Reader::Open(std::move(input), &m->reader));
-  const parser::Reader* r = m->reader.get();
+void StartAnalyses(Model* m, const parser::Reader* r) {
+  m->areader = r;
   m->gstats = std::make_unique<analysis::GoroutineStats>(r);
   m->ann = std::make_unique<analysis::Annotations>(r);
   m->mu = std::make_unique<analysis::MutatorUtilization>(
@@ -104,9 +110,39 @@ Status Load(const Options& opts, Model* m) {
   for (ProfileMode mode : kModes) {
     m->profiles.push_back(std::make_unique<analysis::BlockingProfile>(mode));
   }
+}
+
+void AnalysesOnEvent(Model* m, const parser::Event& ev) {
+  m->gstats->OnEvent(ev);
+  m->ann->OnEvent(ev);
+  m->schedlat->OnEvent(ev);
+  analysis::GoStateMachine::OnEvent(ev, m);
+  // A trace whose GC events name a P outside GOMAXPROCS has no MMU (Go's page crashes on it);
+  // the rest of the UI still works.
+  if (m->mmu_ok && !m->mu->OnEvent(ev, *m->areader).ok()) m->mmu_ok = false;
+}
+
+void FinishAnalyses(Model* m, int64_t last_ts) {
+  m->gstats->Finish();
+  m->ann->Finish(*m->gstats, last_ts);
+  if (m->mmu_ok) {
+    m->mu->Finish(last_ts);
+    m->mmu = std::make_unique<analysis::MMUCurve>(m->mu->series());
+  }
+  m->groups = analysis::GroupsJson(analysis::GroupGoroutines(m->gstats->goroutines()));
+  m->schedlat_json = analysis::SchedLatencyJson(*m->schedlat);
+}
+
+// Pass 1: the timeline index (and, when `analyses`, everything else in the same pass).
+Status LoadTimeline(const Options& opts, Model* m, bool analyses) {
+  const auto t0 = std::chrono::steady_clock::now();
+  m->name = opts.trace == "-" ? "<stdin>" : opts.trace;
+  std::unique_ptr<parser::Input> input;
+  TT_RETURN_IF_ERROR(parser::Input::Open(opts.trace, &input));
+  fprintf(stderr, "tracetool: indexing %s...\n", m->name.c_str());
+  TT_RETURN_IF_ERROR(parser::Reader::Open(std::move(input), &m->reader));
+  if (analyses) StartAnalyses(m, m->reader.get());
   const uint64_t total = m->reader->stats().events;
-  bool mmu_ok = true;
-  std::set<uint64_t> threads;
   parser::Event ev;
   while (true) {
     bool done = false;
@@ -115,36 +151,60 @@ Status Load(const Options& opts, Model* m) {
     ++m->events;
     m->last_ts = ev.ts;
     m->timeline.OnEvent(ev);
-    m->gstats->OnEvent(ev);
-    m->ann->OnEvent(ev);
-    m->schedlat->OnEvent(ev);
-    analysis::GoStateMachine::OnEvent(ev, m);
-    if (ev.type == parser::EventType::kProcStart && threads.size() < 1'000'000) {
-      threads.insert(ev.args[0]);
+    if (ev.type == parser::EventType::kProcStart && m->threads.size() < 1'000'000) {
+      m->threads.insert(ev.args[0]);
     }
-    // A trace whose GC events name a P outside GOMAXPROCS has no MMU (Go's page crashes on it);
-    // the rest of the UI still works.
-    if (mmu_ok && !m->mu->OnEvent(ev, *m->reader).ok()) mmu_ok = false;
+    if (analyses) AnalysesOnEvent(m, ev);
     if ((m->events & 0xfffff) == 0 && total > 0) {
       fprintf(stderr, "\rtracetool: indexing: %" PRIu64 "/%" PRIu64 " events (%d%%)", m->events,
               total, static_cast<int>(100 * m->events / total));
     }
   }
   if (total > 0xfffff) fprintf(stderr, "\n");
-  m->threads = threads.size();
   m->timeline.Finish(m->last_ts);
-  m->gstats->Finish();
-  m->ann->Finish(*m->gstats, m->last_ts);
-  if (mmu_ok) {
-    m->mu->Finish(m->last_ts);
-    m->mmu = std::make_unique<analysis::MMUCurve>(m->mu->series());
+  if (analyses) {
+    FinishAnalyses(m, m->last_ts);
+    m->ready.store(true, std::memory_order_release);
   }
-  m->groups = analysis::GroupsJson(analysis::GroupGoroutines(m->gstats->goroutines()));
-  m->schedlat_json = analysis::SchedLatencyJson(*m->schedlat);
-  m->load_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  m->index_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return Status();
+}
 
-  const parser::ParseStats& s = m->reader->stats();
+// Pass 2, on its own thread: a second reader over the same file feeds the analyses.
+void LoadAnalyses(std::string path, Model* m) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto run = [&]() -> Status {
+    std::unique_ptr<parser::Input> input;
+    TT_RETURN_IF_ERROR(parser::Input::Open(path, &input));
+    TT_RETURN_IF_ERROR(parser::Reader::Open(std::move(input), &m->areader_owned));
+    StartAnalyses(m, m->areader_owned.get());
+    const uint64_t total = std::max<uint64_t>(1, m->events);
+    uint64_t n = 0;
+    int64_t last = 0;
+    parser::Event ev;
+    while (true) {
+      bool done = false;
+      TT_RETURN_IF_ERROR(m->areader_owned->Next(&ev, &done));
+      if (done) break;
+      last = ev.ts;
+      AnalysesOnEvent(m, ev);
+      if ((++n & 0xffff) == 0) {
+        m->progress.store(static_cast<int>(100 * n / total), std::memory_order_relaxed);
+      }
+    }
+    FinishAnalyses(m, last);
+    return Status();
+  };
+  Status st = run();
+  if (!st.ok()) m->analysis_error = st.message();
+  m->analysis_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  m->ready.store(true, std::memory_order_release);
+  fprintf(stderr, "tracetool: analyses %s in %.2f s\n", st.ok() ? "ready" : "failed",
+          m->analysis_seconds);
+}
+
+std::string OverviewJson(const Model& m) {
+  const parser::ParseStats& s = m.reader->stats();
   json warnings = json::array();
   if (s.futile_removed) {
     warnings.push_back(std::to_string(s.futile_removed) +
@@ -154,31 +214,36 @@ Status Load(const Options& opts, Model* m) {
     warnings.push_back(std::to_string(s.stack_redefined) +
                        " stack records redefined an earlier stack id (the last one wins)");
   }
-  if (!mmu_ok) {
-    warnings.push_back("GC events name a P outside GOMAXPROCS: no MMU for this trace");
-  }
+  const bool ready = m.ready.load(std::memory_order_acquire);
+  int goroutines = m.timeline.TrackCount(Lens::kG) - analysis::Timeline::kLanes;
   json o = {
-      {"file", m->name},
-      {"version", m->reader->version()},
+      {"file", m.name},
+      {"version", m.reader->version()},
       {"bytes", s.bytes},
-      {"events", m->events},
-      {"duration_ns", m->last_ts},
-      {"goroutines", m->gstats->goroutines().size()},
-      {"procs", m->timeline.proc_count()},
-      {"threads", m->threads},
-      {"gc_count", m->timeline.gc_count()},
+      {"events", m.events},
+      {"duration_ns", m.last_ts},
+      {"goroutines", goroutines},
+      {"procs", m.timeline.proc_count()},
+      {"threads", m.threads.size()},
+      {"gc_count", m.timeline.gc_count()},
       {"strings", s.strings},
       {"stacks", s.stacks},
       {"cpu_samples", s.cpu_samples},
-      {"tasks", m->ann->tasks().size()},
-      {"regions", m->ann->region_instances().size()},
-      {"logs", m->ann->logs().size()},
-      {"index_bytes", m->timeline.MemoryBytes()},
-      {"load_seconds", m->load_seconds},
-      {"warnings", warnings},
+      {"index_bytes", m.timeline.MemoryBytes()},
+      {"load_seconds", m.index_seconds},
+      {"analyses_ready", ready},
+      {"analyses_progress", m.progress.load(std::memory_order_relaxed)},
   };
-  m->overview = o.dump();
-  return Status();
+  if (ready && m.analysis_error.empty()) {
+    o["tasks"] = m.ann->tasks().size();
+    o["regions"] = m.ann->region_instances().size();
+    o["logs"] = m.ann->logs().size();
+    o["analysis_seconds"] = m.analysis_seconds;
+    if (!m.mmu_ok) warnings.push_back("GC events name a P outside GOMAXPROCS: no MMU for this trace");
+  }
+  if (ready && !m.analysis_error.empty()) warnings.push_back("analyses failed: " + m.analysis_error);
+  o["warnings"] = warnings;
+  return o.dump();
 }
 
 // ---- request parameters: anything malformed is a 400 with a message ----
@@ -186,6 +251,14 @@ Status Load(const Options& opts, Model* m) {
 struct BadRequest {
   std::string message;
 };
+// Thrown by handlers that need pass 2 before it finished: answered 200 {"computing": true, ...} so
+// the page can say so and retry (a 503 would be logged as an error by the browser).
+struct NotReady {};
+
+void NeedAnalyses(const Model& m) {
+  if (!m.ready.load(std::memory_order_acquire)) throw NotReady{};
+  if (!m.analysis_error.empty()) throw BadRequest{"analyses failed: " + m.analysis_error};
+}
 
 int64_t IntParam(const httplib::Request& req, const char* key, int64_t def, int64_t lo,
                  int64_t hi) {
@@ -337,16 +410,20 @@ std::string FindJson(const Model& m, const httplib::Request& req) {
     int t = m.timeline.TrackOf(Lens::kG, id);
     if (t >= 0) hits.push_back({{"g", id}, {"name", m.GoName(id)}, {"track", t}});
   }
-  for (const auto& g : m.gstats->goroutines()) {
+  // Function names come from the goroutine analysis: until it is ready, ids only.
+  const bool names = m.ready.load(std::memory_order_acquire) && m.analysis_error.empty();
+  for (const auto& g : names ? m.gstats->goroutines()
+                             : std::vector<analysis::GoroutineSummary>()) {
     if (hits.size() >= 100) break;
     if (g.name.find(q) == std::string::npos) continue;
     hits.push_back({{"g", g.id}, {"name", g.name}, {"track", m.timeline.TrackOf(Lens::kG, g.id)}});
   }
-  return json{{"hits", hits}}.dump();
+  return json{{"hits", hits}, {"names_searched", names}}.dump();
 }
 
 // /api/profile?mode=: the profile as a flame-graph tree (root → leaf) plus a top table.
 std::string ProfileJson(const Model& m, int mode) {
+  NeedAnalyses(m);
   struct Node {
     std::string fn;
     std::string file;
@@ -363,7 +440,7 @@ std::string ProfileJson(const Model& m, int mode) {
   };
   std::unordered_map<std::string, Top> top;
   int64_t total = 0;
-  const parser::Reader& r = *m.reader;
+  const parser::Reader& r = *m.areader;
   for (const auto& [stack, rec] : m.profiles[mode]->records()) {
     std::span<const parser::Frame> frames = r.Stack(stack);
     if (frames.empty()) continue;
@@ -430,6 +507,7 @@ std::string ProfileJson(const Model& m, int mode) {
 }
 
 std::string MmuJson(const Model& m, const httplib::Request& req) {
+  NeedAnalyses(m);
   if (!m.mmu) throw BadRequest{"this trace has no MMU (GC events on a P outside GOMAXPROCS)"};
   std::vector<int64_t> windows;
   if (req.has_param("window")) {
@@ -495,19 +573,24 @@ int ServeHttp(const Options& opts) {
   }
 
   auto m = std::make_unique<Model>();
-  Status st = Load(opts, m.get());
+  const bool one_pass = opts.trace == "-";  // stdin cannot be read twice
+  Status st = LoadTimeline(opts, m.get(), one_pass);
   if (!st.ok()) {
     fprintf(stderr, "tracetool: %s: %s\n", m->name.c_str(), st.message().c_str());
     return st.tag() == ErrorTag::kIo ? kExitUsage : kExitBadTrace;
   }
   fprintf(stderr,
-          "tracetool: indexed %" PRIu64 " events, %zu goroutines in %.2f s (timeline index %.1f "
-          "MiB)\n",
-          m->events, m->gstats->goroutines().size(), m->load_seconds,
-          static_cast<double>(m->timeline.MemoryBytes()) / (1 << 20));
+          "tracetool: indexed %" PRIu64 " events, %d goroutines in %.2f s (timeline index %.1f "
+          "MiB)%s\n",
+          m->events, m->timeline.TrackCount(Lens::kG) - analysis::Timeline::kLanes,
+          m->index_seconds, static_cast<double>(m->timeline.MemoryBytes()) / (1 << 20),
+          one_pass ? "" : "; computing the analyses in the background");
+  std::thread analyses;
+  if (!one_pass) analyses = std::thread(LoadAnalyses, opts.trace, m.get());
 
   httplib::Server srv;
   const Model& model = *m;
+  auto model_progress = [&model] { return model.progress.load(std::memory_order_relaxed); };
   std::string bound_host = host;
   int bound_port = 0;
   // DNS rebinding: only our own names may appear in Host.
@@ -533,22 +616,28 @@ int ServeHttp(const Options& opts) {
   });
   auto api = [&](const char* path, std::function<std::string(const httplib::Request&)> fn,
                  const char* type = "application/json") {
-    srv.Get(path, [fn, type](const httplib::Request& req, httplib::Response& res) {
+    srv.Get(path, [fn, type, model_progress](const httplib::Request& req, httplib::Response& res) {
       try {
         res.set_content(fn(req), type);
         res.set_header("Cache-Control", "no-store");
       } catch (const BadRequest& e) {
         res.status = 400;
         res.set_content("tracetool: " + e.message + "\n", "text/plain");
+      } catch (const NotReady&) {
+        res.set_content(json{{"computing", true},
+                             {"progress", model_progress()}}.dump(),
+                        "application/json");
+        res.set_header("Cache-Control", "no-store");
       }
     });
   };
-  api("/api/overview", [&](const httplib::Request&) { return model.overview; });
+  api("/api/overview", [&](const httplib::Request&) { return OverviewJson(model); });
   api("/api/tracks", [&](const httplib::Request& req) { return TracksJson(model, req); });
   api("/api/spans", [&](const httplib::Request& req) { return SpansJson(model, req); });
   api("/api/span", [&](const httplib::Request& req) { return SpanDetailJson(model, req); });
   api("/api/find", [&](const httplib::Request& req) { return FindJson(model, req); });
   api("/api/goroutines", [&](const httplib::Request& req) -> std::string {
+    NeedAnalyses(model);
     if (!req.has_param("group")) return model.groups;
     const std::string group = req.get_param_value("group");
     auto gs = analysis::SelectGroup(model.gstats->goroutines(), group == "all" ? "" : group);
@@ -561,7 +650,14 @@ int ServeHttp(const Options& opts) {
   srv.Get("/api/pprof", [&](const httplib::Request& req, httplib::Response& res) {
     try {
       const int mode = ModeParam(req);
-      res.set_content(BuildPprof(*model.reader, *model.profiles[mode]),
+      if (!model.ready.load(std::memory_order_acquire)) {
+        res.status = 503;
+        res.set_content("tracetool: the analyses are still being computed; retry shortly\n",
+                        "text/plain");
+        return;
+      }
+      NeedAnalyses(model);
+      res.set_content(BuildPprof(*model.areader, *model.profiles[mode]),
                       "application/octet-stream");
       res.set_header("Content-Disposition",
                      std::string("attachment; filename=\"") + kModeNames[mode] + ".pprof.gz\"");
@@ -570,16 +666,22 @@ int ServeHttp(const Options& opts) {
       res.set_content("tracetool: " + e.message + "\n", "text/plain");
     }
   });
-  api("/api/schedlat", [&](const httplib::Request&) { return model.schedlat_json; });
+  api("/api/schedlat", [&](const httplib::Request&) {
+    NeedAnalyses(model);
+    return model.schedlat_json;
+  });
   api("/api/tasks", [&](const httplib::Request& req) {
+    NeedAnalyses(model);
     return req.has_param("type") ? analysis::TasksJson(*model.ann, req.get_param_value("type"))
                                  : analysis::TaskTypesJson(*model.ann);
   });
   api("/api/regions", [&](const httplib::Request& req) {
+    NeedAnalyses(model);
     return req.has_param("type") ? analysis::RegionsJson(*model.ann, req.get_param_value("type"))
                                  : analysis::RegionTypesJson(*model.ann);
   });
   api("/api/logs", [&](const httplib::Request& req) {
+    NeedAnalyses(model);
     return analysis::LogsJson(*model.ann, req.has_param("q") ? req.get_param_value("q") : "");
   });
   api("/api/mmu", [&](const httplib::Request& req) { return MmuJson(model, req); });
@@ -626,6 +728,14 @@ int ServeHttp(const Options& opts) {
   signal(SIGTERM, OnSignal);
   srv.listen_after_bind();
   g_server = nullptr;
+  if (analyses.joinable()) {
+    if (!m->ready.load(std::memory_order_acquire)) {
+      // Interrupted while pass 2 runs: nothing to save, do not wait for it.
+      fflush(stderr);
+      std::_Exit(kExitOk);
+    }
+    analyses.join();
+  }
   return kExitOk;
 }
 
