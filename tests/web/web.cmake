@@ -16,3 +16,7 @@ endfunction()
 
 _web_add(demo ${PROJECT_SOURCE_DIR}/testdata/go1.19/demo.trace)
 _web_add(go1.21.fgprof ${TRACETOOL_SHARED_DIR}/testdata/go1.21/fgprof.trace)
+
+# The span index itself (no browser): exactness when zoomed in, pixel bound when zoomed out.
+tracetool_cc_test(NAME timeline_test SRCS ${_web_dir}/timeline_test.cc
+  DEPS tracetool::analysis LABELS unit)
