@@ -96,6 +96,7 @@ export class TimelinePage {
     this.total = info.total;
     this.labels.clear();
     for (const t of info.tracks) this.labels.set(t.i, t);
+    if (!info.named && this.lens === "g") setTimeout(() => { this.labels.delete(0); this.fetchLabels(0, 1); }, 2000);
     if (goroutine) {
       const r = await api(`/api/find?q=${encodeURIComponent(goroutine)}`);
       const hit = r.hits.find((x) => String(x.g) === String(goroutine));
@@ -235,6 +236,8 @@ export class TimelinePage {
       api(`/api/tracks?lens=${lens}&first=${c}&count=${chunk}`).then((r) => {
         if (lens !== this.lens) return;
         for (const t of r.tracks) this.labels.set(t.i, t);
+        // Start functions come with the background analyses: ask again until they are in.
+        if (!r.named && lens === "g") setTimeout(() => { this.labelReq.delete(`${lens}:${c}`); this.labels.delete(c); this.fetchLabels(c, 1); }, 2000);
         this.draw();
       }).catch((e) => { this.error = String(e); });
     }

@@ -45,9 +45,9 @@ tt_serve() {
   TT_PID=$pid
   echo "$ready $cpu $an"
 }
-tt_stop() {
-  kill -INT "$TT_PID"
-  wait "$TT_TIME_PID" 2>/dev/null || true
+peak_rss() {  # after SIGINT: wait for GNU time's report, print the peak RSS in KiB
+  local i
+  for i in $(seq 1 600); do grep -q "Maximum resident" "$1" && break; sleep 0.1; done
   grep "Maximum resident" "$1" | awk '{print $NF}'
 }
 
@@ -62,7 +62,8 @@ for spec in "$BIG:big" "$SMALL:small"; do
   meta=$(curl -s "${URL}api/overview")
   node bench/web/measure.mjs "$URL" "$(echo "$meta" | python3 -c 'import json,sys; print(json.load(sys.stdin)["duration_ns"])')" \
        "$(echo "$meta" | python3 -c 'import json,sys; print(json.load(sys.stdin)["goroutines"])')" > "$OUT/tt-$name-measure.json"
-  rss=$(tt_stop "$OUT/tt-$name.stderr")
+  kill -INT "$TT_PID"
+  rss=$(peak_rss "$OUT/tt-$name.stderr")
   echo "## tracetool on $trace ($size bytes)"
   echo "ready to serve (timeline indexed): ${ready} s wall, ${cpu} s CPU"
   echo "all analyses done: ${an} s wall"
@@ -95,8 +96,7 @@ first=$(curl -s "http://127.0.0.1:$port/" | grep -o '/trace?start=[0-9]*&end=[0-
 jt=$(curl -s -o /dev/null -w '%{time_total} %{size_download}' "http://127.0.0.1:$port/jsontrace?${first}")
 gpid=$(pgrep -P $tpid trace || true)
 kill -INT "${gpid:-$tpid}" 2>/dev/null || true
-wait $tpid 2>/dev/null || true
-grss=$(grep "Maximum resident" "$OUT/go-small.stderr" | awk '{print $NF}')
+grss=$(peak_rss "$OUT/go-small.stderr")
 echo "## go tool trace 1.19 on $SMALL ($size bytes)"
 echo "ready to serve (index page answers): ${ready} s wall"
 echo "first /jsontrace${first:+?$first} (viewer data): ${jt% *} s, ${jt#* } bytes"

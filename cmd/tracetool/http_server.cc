@@ -355,7 +355,12 @@ std::string TracksJson(const Model& m, const httplib::Request& req) {
     tracks.push_back({{"i", t}, {"id", info.id}, {"label", TrackLabel(m, lens, t)},
                       {"lane", t < analysis::Timeline::kLanes}});
   }
-  return json{{"total", total}, {"lanes", analysis::Timeline::kLanes}, {"tracks", tracks}}.dump();
+  // Goroutine labels carry start functions only once the analyses are ready ("named").
+  return json{{"total", total},
+              {"lanes", analysis::Timeline::kLanes},
+              {"named", m.ready.load(std::memory_order_acquire)},
+              {"tracks", tracks}}
+      .dump();
 }
 
 std::string SpanDetailJson(const Model& m, const httplib::Request& req) {

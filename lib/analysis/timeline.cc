@@ -76,7 +76,7 @@ class Merger {
       const int64_t len = acc_.end - acc_.start;
       acc_.fill = acc_.kind == SpanKind::kInstant || len <= 0
                       ? 15
-                      : static_cast<uint8_t>(std::clamp<int64_t>(total * 15 / len, 1, 15));
+                      : static_cast<uint8_t>(std::clamp<int64_t>((total * 15 + len / 2) / len, 1, 15));
       acc_.type = EventType::kNone;
       acc_.stack = 0;
     }
@@ -98,6 +98,14 @@ struct Timeline::Track {
   uint64_t id = 0;
   std::vector<Change> changes;
   std::vector<std::vector<uint8_t>> levels;  // levels[L-1]: pyramid level L
+  // Time buckets, finest first: bucket i of a level covers [(base+i) << shift, (base+i+1) << shift)
+  // and holds the same byte as a pyramid node (dominant kind | fill << 4). Levels step by 4×.
+  struct TimeLevel {
+    int shift = 0;
+    int64_t base = 0;
+    std::vector<uint8_t> b;
+  };
+  std::vector<TimeLevel> tlevels;
 
   void Set(int64_t ts, SpanKind k, EventType type, uint32_t stack, uint64_t aux) {
     Change c{(static_cast<uint64_t>(ts) & kTsMask) | uint64_t{static_cast<uint8_t>(k)} << 48 |
@@ -164,6 +172,99 @@ struct Timeline::Track {
       sums = std::move(up);
       span *= kFanout;
     }
+    BuildTimeLevels(track_end);
+  }
+
+  // BuildTimeLevels(): time-aligned buckets, the finest about 4 changes wide on average, so they
+  // cost at most a quarter byte per change in total. Only for tracks with many changes.
+  void BuildTimeLevels(int64_t track_end) {
+    tlevels.clear();
+    const size_t n = changes.size();
+    if (n < 256) return;
+    const int64_t start = changes.front().ts();
+    const int64_t dur = std::max<int64_t>(1, track_end - start);
+    int shift = 10;  // ~1 µs
+    while (shift < 46 && (dur >> shift) > static_cast<int64_t>(n / 4)) shift += 2;
+    constexpr int kOne = 4095;  // fractions of a bucket, per kind
+    int64_t base = start >> shift;
+    size_t nb = static_cast<size_t>((track_end >> shift) - base + 1);
+    std::vector<std::array<uint16_t, kKinds>> acc(nb);
+    for (size_t i = 0; i < n; ++i) {
+      const SpanKind k = changes[i].kind();
+      if (k == SpanKind::kNone) continue;
+      const int64_t a = changes[i].ts(), e = EndOf(i, track_end);
+      const int ki = static_cast<int>(k);
+      if (k == SpanKind::kInstant || e <= a) {
+        auto& slot = acc[static_cast<size_t>((a >> shift) - base)][ki];
+        slot = static_cast<uint16_t>(std::min(kOne, slot + 1));
+        continue;
+      }
+      for (int64_t bi = a >> shift; bi <= (e - 1) >> shift; ++bi) {
+        const int64_t lo = std::max(a, bi << shift), hi = std::min(e, (bi + 1) << shift);
+        const int64_t f = std::max<int64_t>(1, ((hi - lo) * kOne + (int64_t{1} << (shift - 1))) >> shift);
+        auto& slot = acc[static_cast<size_t>(bi - base)][ki];
+        slot = static_cast<uint16_t>(std::min<int64_t>(kOne, slot + f));
+      }
+    }
+    while (true) {
+      TimeLevel lv;
+      lv.shift = shift;
+      lv.base = base;
+      lv.b.resize(acc.size());
+      for (size_t j = 0; j < acc.size(); ++j) {
+        int best = 0, busy = 0;
+        for (int k = 1; k < kKinds; ++k) {
+          busy += acc[j][k];
+          if (acc[j][k] > 0 && (best == 0 || acc[j][k] > acc[j][best])) best = k;
+        }
+        int fill = best == static_cast<int>(SpanKind::kInstant)
+                       ? 15
+                       : std::clamp((busy * 15 + kOne / 2) / kOne, best != 0 ? 1 : 0, 15);
+        lv.b[j] = static_cast<uint8_t>(best | fill << 4);
+      }
+      tlevels.push_back(std::move(lv));
+      if (acc.size() <= 16 || shift >= 60) break;
+      const int64_t base2 = base >> 2;
+      std::vector<std::array<uint16_t, kKinds>> up(
+          static_cast<size_t>(((base + static_cast<int64_t>(acc.size()) - 1) >> 2) - base2 + 1));
+      std::vector<std::array<uint32_t, kKinds>> sum(up.size());
+      for (size_t j = 0; j < acc.size(); ++j) {
+        auto& d = sum[static_cast<size_t>(((base + static_cast<int64_t>(j)) >> 2) - base2)];
+        for (int k = 0; k < kKinds; ++k) d[k] += acc[j][k];
+      }
+      for (size_t j = 0; j < up.size(); ++j) {
+        for (int k = 0; k < kKinds; ++k) {
+          // Instants keep a count (any is visible); time fractions average over 4 children.
+          up[j][k] = static_cast<uint16_t>(k == static_cast<int>(SpanKind::kInstant)
+                                               ? std::min<uint32_t>(kOne, sum[j][k])
+                                               : (sum[j][k] + 3) / 4);
+        }
+      }
+      acc = std::move(up);
+      base = base2;
+      shift += 2;
+    }
+  }
+
+  // WalkBuckets(): emit the buckets of time level `lv` overlapping [t0, t1].
+  void WalkBuckets(const TimeLevel& lv, int64_t t0, int64_t t1, int64_t track_end,
+                   Merger* m) const {
+    const int64_t nb = static_cast<int64_t>(lv.b.size());
+    const int64_t first = std::max<int64_t>(0, (std::max<int64_t>(0, t0) >> lv.shift) - lv.base);
+    const int64_t last = std::min<int64_t>(nb - 1, (std::max<int64_t>(0, t1) >> lv.shift) - lv.base);
+    const int64_t track_start = changes.front().ts();
+    for (int64_t i = first; i <= last; ++i) {
+      const uint8_t byte = lv.b[static_cast<size_t>(i)];
+      const SpanKind k = static_cast<SpanKind>(byte & 0xf);
+      if (k == SpanKind::kNone) continue;
+      Span sp;
+      sp.start = std::max(track_start, (lv.base + i) << lv.shift);
+      sp.end = std::min(track_end, (lv.base + i + 1) << lv.shift);
+      if (sp.end < sp.start) sp.end = sp.start;
+      sp.kind = k;
+      sp.count = 2;  // merged: the bucket's changes are not counted
+      m->Push(sp, k, k == SpanKind::kInstant ? 1 : ((sp.end - sp.start) * (byte >> 4) + 7) / 15);
+    }
   }
 
   // Walk(): emit node i of level L (L = 0: change i) if it overlaps [t0, t1].
@@ -200,7 +301,7 @@ struct Timeline::Track {
       s.kind = k;
       s.count = static_cast<uint32_t>(hi - lo);
       const int fill = dom >> 4;
-      m->Push(s, k, k == SpanKind::kInstant ? 1 : (end - start) * fill / 15);
+      m->Push(s, k, k == SpanKind::kInstant ? 1 : ((end - start) * fill + 7) / 15);
       return;
     }
     const size_t child_span = span / kFanout;
@@ -440,6 +541,21 @@ void Timeline::Query(Lens lens, int first, int n, int64_t t0, int64_t t1, int wi
       }
       continue;
     }
+    // Many changes in view: time buckets a pixel or less wide bound the work by the width;
+    // otherwise the count pyramid gives exact spans.
+    const Track::TimeLevel* lv = nullptr;
+    for (const auto& l : t->tlevels) {
+      if ((int64_t{1} << l.shift) <= res) lv = &l;
+    }
+    if (lv != nullptr) {
+      auto ts_less = [](const Change& c, int64_t v) { return c.ts() < v; };
+      auto lo = std::lower_bound(t->changes.begin(), t->changes.end(), t0, ts_less);
+      auto hi = std::lower_bound(lo, t->changes.end(), t1, ts_less);
+      if (hi - lo > 4 * static_cast<int64_t>(std::max(1, width_px))) {
+        t->WalkBuckets(*lv, t0, t1, end_ts_, &m);
+        continue;
+      }
+    }
     size_t span = 1;
     for (size_t l = 0; l < levels; ++l) span *= kFanout;
     for (size_t i = 0; i * span < t->changes.size(); ++i) {
@@ -486,6 +602,7 @@ uint64_t Timeline::MemoryBytes() const {
     for (const Track& t : ts) {
       b += t.changes.capacity() * sizeof(Change);
       for (const auto& l : t.levels) b += l.capacity();
+      for (const auto& l : t.tlevels) b += l.b.capacity() + sizeof(l);
     }
   };
   add(lanes_);
