@@ -1,6 +1,6 @@
 // The timeline: one canvas, three lenses (G, P, M) over the shared GC/STW/network/timer/syscall
 // lanes. The server merges spans below one pixel (/api/spans), so a response is bounded by what is
-// visible; this file only draws, keeps a cache a screen wide on each side, and handles input.
+// visible; this file only draws, keeps a cache half a screen wide on each side, and handles input.
 //
 // Input: drag or A/D pans, wheel scrolls the rows, Ctrl/Alt+wheel or W/S zooms, Shift+drag selects
 // a time range, click selects a span, F fits the whole trace. The URL keeps lens, range, first row,
@@ -181,7 +181,8 @@ export class TimelinePage {
     const wantRows = rowsCount > 0 && this.needs(this.cache, rowsFirst, rowsCount);
     if (!wantLanes && !wantRows) return;
     const span = this.t1 - this.t0;
-    const t0 = Math.max(0, Math.floor(this.t0 - span)), t1 = Math.min(this.end, Math.ceil(this.t1 + span));
+    // Half a screen of margin on each side: small pans redraw from the cache at once.
+    const t0 = Math.max(0, Math.floor(this.t0 - span / 2)), t1 = Math.min(this.end, Math.ceil(this.t1 + span / 2));
     const width = Math.max(1, Math.round(this.plotW * (t1 - t0) / span));
     const res = (t1 - t0) / width;
     const lens = this.lens, gen = this.gen;

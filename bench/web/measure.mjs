@@ -13,17 +13,17 @@ const { chromium } = require("playwright-core");
 const [url, durS, gorS] = process.argv.slice(2);
 const dur = Number(durS), gors = Number(gorS);
 
-// Pan/zoom: the requests the timeline makes (3 screens wide at 1190 px, 80 rows) for windows
+// Pan/zoom: the requests the timeline makes (2 screens wide at 1190 px, 80 rows) for windows
 // from the whole trace down to 10 µs, at several positions, in both the P and the G lens.
 const samples = [];
 const W = 1190;
 for (const lens of ["p", "g", "m"]) {
   for (let span = dur; span >= 10000; span /= 10) {
     for (const pos of [0.1, 0.5, 0.9]) {
-      const c = dur * pos, t0 = Math.max(0, Math.round(c - 1.5 * span)), t1 = Math.round(c + 1.5 * span);
+      const c = dur * pos, t0 = Math.max(0, Math.round(c - span)), t1 = Math.round(c + span);
       const firsts = lens === "g" ? [0, Math.floor(gors / 2)] : [0];
       for (const first of firsts) {
-        const q = `lens=${lens}&first=${first}&count=80&t0=${t0}&t1=${t1}&width=${3 * W}`;
+        const q = `lens=${lens}&first=${first}&count=80&t0=${t0}&t1=${t1}&width=${2 * W}`;
         const t = performance.now();
         const res = await fetch(`${url}api/spans?${q}`, { headers: { "Accept-Encoding": "gzip" } });
         const body = await res.arrayBuffer();

@@ -53,6 +53,22 @@ class Merger {
         weight_[static_cast<int>(kind)] += weight;
         return;
       }
+      // A run of merged pixels that look alike (same dominant kind, same fill ±1) stays one
+      // span: uniform stretches cost one span, not one per pixel.
+      if (acc_.count > 1 && small_s && s.start - acc_.end < res_) {
+        const SpanKind k = Dominant();
+        const int fill = Fill(k);
+        const int64_t len = s.end - s.start;
+        const int sfill = kind == SpanKind::kInstant || len <= 0
+                              ? 15
+                              : static_cast<int>(std::clamp<int64_t>((weight * 15 + len / 2) / len, 0, 15));
+        if (k == kind && std::abs(fill - sfill) <= 1) {
+          acc_.end = std::max(acc_.end, s.end);
+          acc_.count += s.count;
+          weight_[static_cast<int>(kind)] += weight;
+          return;
+        }
+      }
       Flush();
     }
     open_ = true;
@@ -61,22 +77,29 @@ class Merger {
     weight_[static_cast<int>(kind)] = weight;
   }
 
+  SpanKind Dominant() const {
+    int best = 0;
+    for (int k = 1; k < kKinds; ++k) {
+      if (weight_[k] > 0 && (best == 0 || weight_[k] > weight_[best])) best = k;
+    }
+    return static_cast<SpanKind>(best);
+  }
+  int Fill(SpanKind dom) const {
+    int64_t total = 0;
+    for (int k = 1; k < kKinds; ++k) total += weight_[k];
+    const int64_t len = acc_.end - acc_.start;
+    if (dom == SpanKind::kInstant || len <= 0) return 15;
+    return static_cast<int>(std::clamp<int64_t>((total * 15 + len / 2) / len, 1, 15));
+  }
+
   void Flush() {
     if (!open_) return;
     open_ = false;
     if (acc_.count > 1) {
-      int best = 0;
-      int64_t total = 0;
-      for (int k = 1; k < kKinds; ++k) {
-        total += weight_[k];
-        if (weight_[k] > weight_[best] || best == 0) best = weight_[k] > 0 ? k : best;
-      }
-      if (best == 0) return;
-      acc_.kind = static_cast<SpanKind>(best);
-      const int64_t len = acc_.end - acc_.start;
-      acc_.fill = acc_.kind == SpanKind::kInstant || len <= 0
-                      ? 15
-                      : static_cast<uint8_t>(std::clamp<int64_t>((total * 15 + len / 2) / len, 1, 15));
+      const SpanKind best = Dominant();
+      if (best == SpanKind::kNone) return;
+      acc_.kind = best;
+      acc_.fill = static_cast<uint8_t>(Fill(best));
       acc_.type = EventType::kNone;
       acc_.stack = 0;
     }
@@ -263,7 +286,9 @@ struct Timeline::Track {
       if (sp.end < sp.start) sp.end = sp.start;
       sp.kind = k;
       sp.count = 2;  // merged: the bucket's changes are not counted
-      m->Push(sp, k, k == SpanKind::kInstant ? 1 : ((sp.end - sp.start) * (byte >> 4) + 7) / 15);
+      // The fill is a fraction of the whole bucket; the first and last are clipped to the track.
+      const int64_t busy = ((int64_t{1} << lv.shift) * (byte >> 4) + 7) / 15;
+      m->Push(sp, k, k == SpanKind::kInstant ? 1 : std::min(sp.end - sp.start, busy));
     }
   }
 
