@@ -16,7 +16,7 @@ BIG=${1:-/work/main/bench/out/mixed-120mb.trace}
 SMALL=${2:-bench/out/mixed-20mb.trace}
 TT=${TRACETOOL:-build/bin/tracetool}
 GOROOT=${GOROOT:-/usr/lib/go-1.19}
-OUT=bench/web/results/$(date -u +%Y-%m-%dT%H%MZ)
+OUT=${OUT:-bench/web/results/$(date -u +%Y-%m-%dT%H%MZ)}  # OUT=dir SKIP_TT=1: Go's part only
 mkdir -p "$OUT"
 if [[ ! -f $SMALL ]]; then
   echo "bench/web: $SMALL missing; make it with: gentrace -mb 20 -o $SMALL (bench/gentrace)" >&2
@@ -54,7 +54,7 @@ peak_rss() {  # after SIGINT: wait for GNU time's report, print the peak RSS in 
 {
 echo "# tracetool -http benchmark, $(date -u), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-for spec in "$BIG:big" "$SMALL:small"; do
+for spec in $([[ -n ${SKIP_TT:-} ]] || echo "$BIG:big $SMALL:small"); do
   trace=${spec%:*}; name=${spec##*:}
   size=$(stat -c %s "$trace")
   tt_serve "$trace" "$name" > "$OUT/tt-$name.ready"  # not a subshell: URL and TT_PID stay set
@@ -92,13 +92,15 @@ until grep -q "listening on" "$OUT/go-small.stderr"; do sleep 0.1; done
 port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$OUT/go-small.stderr" | grep -o '[0-9]*$')
 until curl -s -o /dev/null "http://127.0.0.1:$port/"; do sleep 0.1; done
 ready=$(echo "$(now) - $start" | bc)
-first=$(curl -s "http://127.0.0.1:$port/" | grep -o '/trace?start=[0-9]*&end=[0-9]*' | head -1 | sed 's/.*?//' || true)
+# The first of Go's 100 MB ranges (its page writes "&amp;"), or the whole trace if not split.
+first=$(curl -s "http://127.0.0.1:$port/" | sed 's/&amp;/\&/g' | grep -o '/trace?start=[0-9]*&end=[0-9]*' | head -1 | sed 's/.*?//' || true)
+ranges=$(curl -s "http://127.0.0.1:$port/" | grep -c 'trace?start=' || true)
 jt=$(curl -s -o /dev/null -w '%{time_total} %{size_download}' "http://127.0.0.1:$port/jsontrace?${first}")
-gpid=$(pgrep -P $tpid trace || true)
-kill -INT "${gpid:-$tpid}" 2>/dev/null || true
+gpid=$(pgrep -P $tpid || true)
+kill -TERM "${gpid:-$tpid}" 2>/dev/null || true  # Go keeps SIGINT ignored when GNU time ignores it
 grss=$(peak_rss "$OUT/go-small.stderr")
 echo "## go tool trace 1.19 on $SMALL ($size bytes)"
 echo "ready to serve (index page answers): ${ready} s wall"
-echo "first /jsontrace${first:+?$first} (viewer data): ${jt% *} s, ${jt#* } bytes"
+echo "index page lists ${ranges} trace ranges; first /jsontrace${first:+?$first} (viewer data): ${jt% *} s, ${jt#* } bytes"
 echo "peak RSS: ${grss} KiB = $(echo "scale=2; $grss * 1024 / $size" | bc)x the trace"
-} | tee "$OUT/results.txt"
+} | tee -a "$OUT/results.txt"

@@ -436,7 +436,7 @@ std::string ProfileJson(const Model& m, int mode) {
     uint64_t line = 0;
     int64_t value = 0;
     uint64_t count = 0;
-    std::map<std::string, int> children;  // "fn\nfile:line" → index
+    std::map<std::string, int> children;  // function → index
   };
   std::vector<Node> nodes(1);
   nodes[0].fn = "all";
@@ -464,7 +464,7 @@ std::string ProfileJson(const Model& m, int mode) {
         fn = buf;
       }
       std::string file(r.String(f.file));
-      std::string key = fn + "\n" + file + ":" + std::to_string(f.line);
+      const std::string& key = fn;  // one frame per function, as pprof's flame graph
       auto it = nodes[cur].children.find(key);
       int next;
       if (it == nodes[cur].children.end()) {

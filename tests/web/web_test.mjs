@@ -304,7 +304,12 @@ try {
   await shot("failure").catch(() => {});
 } finally {
   await context.close();
+  const exited = new Promise((resolve) => server.on("exit", (code, sig) => resolve({ code, sig })));
   server.kill("SIGTERM");
+  const { code, sig } = await exited;
+  check(code === 0, `server stops cleanly on SIGTERM (exit ${code}${sig ? " " + sig : ""})`);
+  // Under ASan/UBSan builds the server's reports land on its stderr.
+  check(!/AddressSanitizer|runtime error:|LeakSanitizer/.test(stderr), `no sanitizer reports${/Sanitizer|runtime error/.test(stderr) ? ": " + stderr.slice(-2000) : ""}`);
   rmSync(profileDir, { recursive: true, force: true });
 }
 console.log(failures ? `${failures} check(s) failed` : "all checks passed");
