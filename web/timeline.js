@@ -12,6 +12,8 @@ const AXIS = 26;          // time axis, px
 const LANE_H = 16;        // GC/STW/... lanes, pinned under the axis
 const ROW_H = 20;         // goroutine / P / M rows
 const LANES = 5;
+const COUNTER_H = 30;     // each counter track (goroutines, heap), pinned under the lanes
+const COUNTERS = 2;
 
 const SHORT = {
   GoBlockSend: "chan send", GoBlockRecv: "chan recv", GoBlockSelect: "select", GoBlockSync: "sync",
@@ -126,7 +128,8 @@ export class TimelinePage {
 
   // ---- geometry ----
   get plotW() { return Math.max(10, this.w - GUTTER); }
-  get rowsTop() { return AXIS + LANES * LANE_H + 6; }
+  get countersTop() { return AXIS + LANES * LANE_H + 2; }
+  get rowsTop() { return this.countersTop + COUNTERS * COUNTER_H + 6; }
   get visibleRows() { return Math.ceil((this.h - this.rowsTop) / ROW_H) + 1; }
   x(t) { return GUTTER + (t - this.t0) * this.plotW / (this.t1 - this.t0); }
   tAt(x) { return this.t0 + (x - GUTTER) * (this.t1 - this.t0) / this.plotW; }
@@ -190,9 +193,12 @@ export class TimelinePage {
     this.pending = false;
     try {
       const jobs = [];
-      if (wantLanes) jobs.push(this.fetchSpans(lens, 0, LANES, t0, t1, width).then((m) => {
-        if (gen === this.gen) this.laneCache = { lens, t0, t1, res, first: 0, count: LANES, tracks: m };
-      }));
+      if (wantLanes) {
+        jobs.push(this.fetchSpans(lens, 0, LANES, t0, t1, width).then((m) => {
+          if (gen === this.gen) this.laneCache = { lens, t0, t1, res, first: 0, count: LANES, tracks: m };
+        }));
+        jobs.push(api(`/api/counters?t0=${t0}&t1=${t1}&width=${width}`).then((c) => { this.counters = c; }));
+      }
       if (wantRows) {
         const first = Math.max(LANES, rowsFirst - 20), count = Math.min(this.total - first, rowsCount + 40);
         jobs.push(this.fetchSpans(lens, first, count, t0, t1, width).then((m) => {
@@ -279,19 +285,28 @@ export class TimelinePage {
     ctx.restore();
     // Lanes band.
     ctx.fillStyle = "#f3f4f6";
-    ctx.fillRect(0, AXIS, W, LANES * LANE_H + 6);
+    ctx.fillRect(0, AXIS, W, this.rowsTop - AXIS);
     ctx.save();
     ctx.beginPath();
     ctx.rect(GUTTER, AXIS, W - GUTTER, LANES * LANE_H);
     ctx.clip();
     for (let t = 0; t < LANES; t++) this.paintTrack(t, this.trackY(t) + 2, LANE_H - 4);
     ctx.restore();
+    this.paintCounters();
     // Gutter labels.
     ctx.fillStyle = "#ffffff";
     ctx.fillRect(0, this.rowsTop, GUTTER - 1, H - this.rowsTop);
     for (let t = 0; t < LANES; t++) {
       ctx.fillStyle = "#4b5563";
       ctx.fillText((this.labels.get(t) || {}).label || "", 10, this.trackY(t) + LANE_H / 2);
+    }
+    if (this.counters) {
+      const m = this.counters.max;
+      ctx.fillText("Goroutines", 10, this.countersTop + 9);
+      ctx.fillText("Heap", 10, this.countersTop + COUNTER_H + 9);
+      ctx.fillStyle = "#9ca3af";
+      ctx.fillText(`max ${m.running} running, ${m.runnable} runnable`, 10, this.countersTop + 21);
+      ctx.fillText(`max ${fmtBytes(m.heap)} allocated`, 10, this.countersTop + COUNTER_H + 21);
     }
     for (let t = firstRow; t < lastRow; t++) {
       const y = this.trackY(t);
@@ -406,6 +421,38 @@ export class TimelinePage {
         n++;
       }
     }
+  }
+
+  // Counter tracks as step areas: per pixel column the server's max (the min shows as a lighter
+  // band when a column saw several values). Goroutines: running (green) under runnable (amber).
+  paintCounters() {
+    const c = this.counters;
+    if (!c) return;
+    const ctx = this.ctx;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(GUTTER, this.countersTop, this.w - GUTTER, COUNTERS * COUNTER_H);
+    ctx.clip();
+    const area = (series, top, scale, color, base) => {
+      const a = c.series[series];
+      for (let i = 0; i < a.length; i += 3) {
+        const x0 = this.x(a[i]);
+        const x1 = i + 3 < a.length ? this.x(a[i + 3]) : this.x(Math.min(this.end, c.t1 || this.end));
+        if (x1 < GUTTER || x0 > this.w) continue;
+        const hv = a[i + 2] * scale, b = base ? base(a[i]) : 0;
+        ctx.fillStyle = color;
+        ctx.fillRect(x0, top + COUNTER_H - 2 - (b + hv), Math.max(1, x1 - x0), hv);
+      }
+    };
+    const gmax = Math.max(1, c.max.running + c.max.runnable);
+    const gs = (COUNTER_H - 4) / gmax;
+    const runningAt = (t) => valueAt(c.series.running, t) * gs;
+    area("running", this.countersTop, gs, KINDS[1].color);
+    area("runnable", this.countersTop, gs, KINDS[2].color, runningAt);
+    area("heap", this.countersTop + COUNTER_H, (COUNTER_H - 4) / Math.max(1, c.max.heap), "#8b9cf6");
+    ctx.restore();
+    ctx.fillStyle = "#e5e7eb";
+    ctx.fillRect(GUTTER, this.countersTop + COUNTER_H, this.w - GUTTER, 1);
   }
 
   paintAxis() {
@@ -564,6 +611,13 @@ export class TimelinePage {
   }
 
   hover(x, y, e) {
+    if (this.counters && x > GUTTER && y >= this.countersTop && y < this.countersTop + COUNTERS * COUNTER_H) {
+      const t = this.tAt(x), c = this.counters.series;
+      showTip(e.clientX, e.clientY, y < this.countersTop + COUNTER_H
+        ? `${fmtDur(t)}: ${valueAt(c.running, t)} running, ${valueAt(c.runnable, t)} runnable goroutines`
+        : `${fmtDur(t)}: heap ${fmtBytes(valueAt(c.heap, t))}`);
+      return;
+    }
     const p = this.pick(x, y);
     if (!p) { hideTip(); return; }
     const s = p.span;
@@ -711,4 +765,21 @@ function clip(ctx, text, w) {
     if (ctx.measureText(text.slice(0, mid) + "…").width <= w) lo = mid; else hi = mid - 1;
   }
   return lo > 0 ? text.slice(0, lo) + "…" : "";
+}
+
+// valueAt(flat [ts, lo, hi, ...], t): the max of the column at or before t (0 before the first).
+function valueAt(a, t) {
+  let lo = 0, hi = a.length / 3 - 1, v = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid * 3] <= t) { v = a[mid * 3 + 2]; lo = mid + 1; } else hi = mid - 1;
+  }
+  return v;
+}
+
+function fmtBytes(b) {
+  if (b >= 1 << 30) return `${(b / (1 << 30)).toFixed(1)} GiB`;
+  if (b >= 1 << 20) return `${(b / (1 << 20)).toFixed(1)} MiB`;
+  if (b >= 1 << 10) return `${(b / (1 << 10)).toFixed(1)} KiB`;
+  return `${b} B`;
 }

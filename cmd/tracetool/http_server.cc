@@ -33,6 +33,7 @@
 #include "cmd/tracetool/http_assets.h"
 #include "lib/analysis/annotations.h"
 #include "lib/analysis/blocking_profile.h"
+#include "lib/analysis/counters.h"
 #include "lib/analysis/go_state_machine.h"
 #include "lib/analysis/goroutine_stats.h"
 #include "lib/analysis/mmu.h"
@@ -63,6 +64,7 @@ struct Model : analysis::IntervalSink {
   std::string name;
   std::unique_ptr<parser::Reader> reader;  // pass 1: timeline, stacks and strings for details
   analysis::Timeline timeline;
+  std::unique_ptr<analysis::Counters> counters;
   int64_t last_ts = 0;
   uint64_t events = 0;
   std::set<uint64_t> threads;
@@ -144,6 +146,10 @@ Status LoadTimeline(const Options& opts, Model* m, bool analyses) {
   TT_RETURN_IF_ERROR(parser::Reader::Open(std::move(input), &m->reader));
   if (analyses) StartAnalyses(m, m->reader.get());
   const uint64_t total = m->reader->stats().events;
+  // Counter cells: 1 µs, coarser for big traces (about 100 000 events per µs of grid), which
+  // bounds each series to ~duration / grid cells.
+  m->counters = std::make_unique<analysis::Counters>(
+      1000 * static_cast<int64_t>(1 + total / 100'000));
   parser::Event ev;
   while (true) {
     bool done = false;
@@ -152,6 +158,7 @@ Status LoadTimeline(const Options& opts, Model* m, bool analyses) {
     ++m->events;
     m->last_ts = ev.ts;
     m->timeline.OnEvent(ev);
+    m->counters->OnEvent(ev);
     if (ev.type == parser::EventType::kProcStart && m->threads.size() < 1'000'000) {
       m->threads.insert(ev.args[0]);
     }
@@ -163,6 +170,7 @@ Status LoadTimeline(const Options& opts, Model* m, bool analyses) {
   }
   if (total > 0xfffff) fprintf(stderr, "\n");
   m->timeline.Finish(m->last_ts);
+  m->counters->Finish(m->last_ts);
   if (analyses) {
     FinishAnalyses(m, m->last_ts);
     m->ready.store(true, std::memory_order_release);
@@ -230,7 +238,7 @@ std::string OverviewJson(const Model& m) {
       {"strings", s.strings},
       {"stacks", s.stacks},
       {"cpu_samples", s.cpu_samples},
-      {"index_bytes", m.timeline.MemoryBytes()},
+      {"index_bytes", m.timeline.MemoryBytes() + m.counters->MemoryBytes()},
       {"load_seconds", m.index_seconds},
       {"analyses_ready", ready},
       {"analyses_progress", m.progress.load(std::memory_order_relaxed)},
@@ -343,6 +351,34 @@ std::string SpansJson(const Model& m, const httplib::Request& req) {
                    });
   out += "]}";
   return out;
+}
+
+// /api/counters: per pixel column [ts, lo, hi] of each counter series, and each series' maximum.
+std::string CountersJson(const Model& m, const httplib::Request& req) {
+  const int64_t end = m.timeline.end_ts();
+  const int64_t t0 = IntParam(req, "t0", 0, INT64_MIN / 4, INT64_MAX / 4);
+  const int64_t t1 = IntParam(req, "t1", end, INT64_MIN / 4, INT64_MAX / 4);
+  const int width = static_cast<int>(IntParam(req, "width", 1000, 1, 20000));
+  if (t1 <= t0) throw BadRequest{"parameters t0, t1: want t0 < t1"};
+  static constexpr const char* kNames[] = {"running", "runnable", "heap"};
+  std::string out = "{\"series\":{";
+  std::string maxes = "\"max\":{";
+  std::vector<analysis::Counters::Cell> cells;
+  char buf[96];
+  for (int s = 0; s < analysis::Counters::kSeriesCount; ++s) {
+    const auto series = static_cast<analysis::Counters::Series>(s);
+    cells.clear();
+    m.counters->Query(series, t0, t1, width, &cells);
+    out += std::string(s ? "," : "") + "\"" + kNames[s] + "\":[";
+    for (size_t i = 0; i < cells.size(); ++i) {
+      int n = snprintf(buf, sizeof(buf), "%s%" PRId64 ",%" PRId64 ",%" PRId64, i ? "," : "",
+                       cells[i].ts, cells[i].lo, cells[i].hi);
+      out.append(buf, static_cast<size_t>(n));
+    }
+    out += "]";
+    maxes += std::string(s ? "," : "") + "\"" + kNames[s] + "\":" + std::to_string(m.counters->Max(series));
+  }
+  return out + "}," + maxes + "}}";
 }
 
 std::string TracksJson(const Model& m, const httplib::Request& req) {
@@ -683,6 +719,7 @@ int ServeHttp(const Options& opts) {
   api("/api/overview", [&](const httplib::Request&) { return OverviewJson(model); });
   api("/api/tracks", [&](const httplib::Request& req) { return TracksJson(model, req); });
   api("/api/spans", [&](const httplib::Request& req) { return SpansJson(model, req); });
+  api("/api/counters", [&](const httplib::Request& req) { return CountersJson(model, req); });
   api("/api/span", [&](const httplib::Request& req) { return SpanDetailJson(model, req); });
   api("/api/find", [&](const httplib::Request& req) { return FindJson(model, req); });
   api("/api/goroutines", [&](const httplib::Request& req) -> std::string {

@@ -114,6 +114,11 @@ console.log(`server at ${url}`);
   const perTrack = new Map();
   for (let i = 0; i < zoomedOut.spans.length; i += 8) perTrack.set(zoomedOut.spans[i], (perTrack.get(zoomedOut.spans[i]) || 0) + 1);
   check(Math.max(0, ...perTrack.values()) <= 2 * 100 + 2, `LOD: at most ~2 spans per pixel per track (max ${Math.max(0, ...perTrack.values())} at width 100)`);
+  const counters = await (await fetch(`${url}api/counters?width=300`)).json();
+  check(counters.series.running.length > 0 && counters.series.running.length / 3 <= 300, `counter track: ${counters.series.running.length / 3} columns for 300 px`);
+  check(counters.max.running >= 1 && counters.max.running <= expect.procs, `at most GOMAXPROCS goroutines running (max ${counters.max.running}, ${expect.procs} Ps)`);
+  const heapEvents = dump.filter((e) => e.type === "HeapAlloc").length;
+  check(heapEvents === 0 || counters.max.heap > 0, `heap counter has values (${heapEvents} HeapAlloc events, max ${counters.max.heap})`);
 }
 
 // ---- browser ----
