@@ -5,7 +5,7 @@
 // Input: drag or A/D pans, wheel scrolls the rows, Ctrl/Alt+wheel or W/S zooms, Shift+drag selects
 // a time range, click selects a span, F fits the whole trace. The URL keeps lens, range, first row,
 // selection and time selection, so a copied link reopens the same view.
-import { api, fmtDur, fmtInt, h, esc, KINDS, EVENT_NAMES, showTip, hideTip, routeUrl } from "./util.js";
+import { api, fmtDur, fmtTime, fmtInt, h, esc, KINDS, EVENT_NAMES, showTip, hideTip, routeUrl } from "./util.js";
 
 const GUTTER = 210;       // label column, px
 const AXIS = 26;          // time axis, px
@@ -614,8 +614,8 @@ export class TimelinePage {
     if (this.counters && x > GUTTER && y >= this.countersTop && y < this.countersTop + COUNTERS * COUNTER_H) {
       const t = this.tAt(x), c = this.counters.series;
       showTip(e.clientX, e.clientY, y < this.countersTop + COUNTER_H
-        ? `${fmtDur(t)}: ${valueAt(c.running, t)} running, ${valueAt(c.runnable, t)} runnable goroutines`
-        : `${fmtDur(t)}: heap ${fmtBytes(valueAt(c.heap, t))}`);
+        ? `${fmtTime(t)}: ${valueAt(c.running, t)} running, ${valueAt(c.runnable, t)} runnable goroutines`
+        : `${fmtTime(t)}: heap ${fmtBytes(valueAt(c.heap, t))}`);
       return;
     }
     const p = this.pick(x, y);
@@ -623,7 +623,7 @@ export class TimelinePage {
     const s = p.span;
     const label = (this.labels.get(p.track) || {}).label || "";
     const what = s[5] > 1 ? `${fmtInt(s[5])} spans merged (mostly ${KINDS[s[2]].name})` : this.spanText(p.track, s) || KINDS[s[2]].name;
-    showTip(e.clientX, e.clientY, `<b>${esc(label)}</b><br>${esc(what)}<br>${fmtDur(s[0])} – ${fmtDur(s[1])} (${fmtDur(s[1] - s[0])})`);
+    showTip(e.clientX, e.clientY, `<b>${esc(label)}</b><br>${esc(what)}<br>${fmtTime(s[0])} – ${fmtTime(s[1])} (${fmtDur(s[1] - s[0])})`);
   }
 
   click(x, y) {
@@ -657,7 +657,7 @@ export class TimelinePage {
       parts.push(h("dl", { id: "span-detail" },
         h("dt", {}, "State"), h("dd", { id: "d-kind" }, d.kind),
         h("dt", {}, "Event"), h("dd", { id: "d-event" }, d.event),
-        h("dt", {}, "Start"), h("dd", {}, fmtDur(d.start_ns)),
+        h("dt", {}, "Start"), h("dd", {}, fmtTime(d.start_ns)),
         h("dt", {}, "Duration"), h("dd", {}, fmtDur(d.duration_ns)),
         d.goroutine ? [h("dt", {}, "Goroutine"), h("dd", { id: "d-goroutine" }, gl(d.goroutine))] : null,
         d.p !== undefined ? [h("dt", {}, "P"), h("dd", {}, String(d.p))] : null,
@@ -694,7 +694,7 @@ export class TimelinePage {
     }
     return h("div", { id: "range-summary" },
       h("h3", {}, `Selection: ${fmtDur(r1 - r0)}`),
-      h("p", { class: "muted" }, `${fmtDur(r0)} – ${fmtDur(r1)}; time per state over the ${last - first} rows on screen`),
+      h("p", { class: "muted" }, `${fmtTime(r0)} – ${fmtTime(r1)}; time per state over the ${last - first} rows on screen`),
       h("dl", {}, KINDS.map((k, i) => totals[i] > 0 ? [h("dt", {}, k.name), h("dd", {}, fmtDur(totals[i]))] : null)),
       h("button", { class: "btn", onclick: () => { this.t0 = r0; this.t1 = r1; this.changed(); } }, "Zoom to selection"));
   }

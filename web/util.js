@@ -36,6 +36,12 @@ function trim(v) {
   const s = Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
   return s.includes(".") ? s.replace(/\.?0+$/, "") : s;
 }
+// fmtTime(3001080123) = "3001.080 ms": a timestamp to the µs, for details and tooltips.
+export function fmtTime(ns) {
+  if (ns === null || ns === undefined) return "–";
+  if (Math.abs(ns) < 1e6) return `${(ns / 1e3).toFixed(3)} µs`;
+  return `${(ns / 1e6).toFixed(3)} ms`;
+}
 export const fmtInt = (n) => Number(n).toLocaleString("en-US");
 export const fmtPct = (f) => `${(f * 100).toFixed(1)}%`;
 
