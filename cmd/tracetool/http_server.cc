@@ -677,7 +677,12 @@ int ServeHttp(const Options& opts) {
     }
     std::string bare = name.size() >= 2 && name.front() == '[' ? name.substr(1, name.size() - 2)
                                                                : name;
-    const bool ok = IsLoopback(bare) || bare == bound_host;
+    // DNS rebinding needs a host *name*; IP literals (how a remote user reaches a server bound
+    // to 0.0.0.0) are fine.
+    const bool ip_literal =
+        !bare.empty() && (bare.find(':') != std::string::npos ||
+                          bare.find_first_not_of("0123456789.") == std::string::npos);
+    const bool ok = IsLoopback(bare) || bare == bound_host || ip_literal;
     if (!ok) {
       res.status = 403;
       res.set_content("tracetool: refused: Host header " + h +
