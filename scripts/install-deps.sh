@@ -24,6 +24,15 @@ PACKAGES=(
   time python3 gzip
 )
 
+# The browser tests' one npm package (playwright-core, pinned by tests/web/package-lock.json), with
+# `npm ci`; only when the lockfile changed since the last install, so a rerun stays offline.
+web_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/web"
+if [[ -f $web_dir/package-lock.json ]] &&
+   ! cmp -s "$web_dir/package-lock.json" "$web_dir/node_modules/.installed-lock.json"; then
+  echo "install-deps: npm ci in tests/web (playwright-core for the browser tests)"
+  (cd "$web_dir" && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.installed-lock.json)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)

@@ -42,6 +42,8 @@ void PrintStats(const parser::Reader& r) {
           s.cpu_samples, s.futile_removed);
 }
 
+}  // namespace
+
 // The adapter from analysis records to pprof samples (spec §6.3): one sample per stack id,
 // values (contentions, delay ns), frames resolved to function/file/line.
 std::string BuildPprof(const parser::Reader& r, const analysis::BlockingProfile& prof) {
@@ -73,15 +75,8 @@ std::string BuildPprof(const parser::Reader& r, const analysis::BlockingProfile&
   return b.Build();
 }
 
-}  // namespace
-
 int Run(const Options& opts) {
-  if (!opts.http.empty()) {
-    fprintf(stderr,
-            "tracetool: -http: the web UI is not available in this version yet; use -d or "
-            "-pprof=MODE\n");
-    return kExitUsage;
-  }
+  if (!opts.http.empty()) return ServeHttp(opts);
   const int verbs = (opts.pprof.empty() ? 0 : 1) + (opts.dump ? 1 : 0) + (opts.goroutines ? 1 : 0) +
                     (opts.tasks ? 1 : 0) + (opts.regions ? 1 : 0) + (opts.logs ? 1 : 0) +
                     (opts.mmu ? 1 : 0) + (opts.schedlat ? 1 : 0) +

@@ -4,6 +4,9 @@
 
 #include <string>
 
+#include "lib/analysis/blocking_profile.h"
+#include "lib/parser/reader.h"
+
 namespace tracetool::cli {
 
 // Exit codes (STYLE.md P15).
@@ -39,6 +42,13 @@ struct Options {
 // Run() executes the verb the options select and returns the process exit code. Errors go to
 // stderr as one line: "tracetool: <file>: <message>".
 int Run(const Options& opts);
+
+// ServeHttp() runs the web UI for opts.trace at opts.http until interrupted (http_server.cc).
+int ServeHttp(const Options& opts);
+
+// BuildPprof() is the adapter from analysis records to pprof samples (spec §6.3): one sample per
+// stack id, values (contentions, delay ns), frames resolved to function/file/line; gzipped.
+std::string BuildPprof(const parser::Reader& r, const analysis::BlockingProfile& prof);
 
 }  // namespace tracetool::cli
 

@@ -23,6 +23,7 @@ Examples:
   tracetool -tasks trace.out                       # user task types: count, latency percentiles
   tracetool -regions=fetch trace.out               # every "fetch" region with its time breakdown
   tracetool -mmu -mmu-window=10ms trace.out        # GC's minimum mutator utilization, worst 10ms windows
+  tracetool -http=:8080 trace.out                  # web UI: timeline, goroutines, flame graphs, MMU
   zstd -c trace.out | tracetool -d -               # compressed input (zstd, gzip) and stdin work too
 
 Flags take one or two dashes: -pprof=sched and --pprof=sched are the same.
@@ -82,7 +83,8 @@ int main(int argc, char** argv) {
                  "least 1 MiB")
       ->type_name("N")
       ->check(CLI::Range(0, 2));
-  app.add_option("--http", opts.http, "Serve the web UI at ADDR (not available yet)")
+  app.add_option("--http", opts.http,
+                 "Serve the web UI at ADDR (:8080 = 127.0.0.1:8080; other hosts must be named)")
       ->type_name("ADDR");
   std::optional<std::string> goroutines;
   app.add_option("--goroutines", goroutines,

@@ -25,8 +25,11 @@ check "--help works" test "$(rc "$TT" --help)" = 0
 check "unknown pprof type exits 2" test "$(rc "$TT" -pprof=bogus "$T")" = 2
 check "unknown pprof type says so" grep -q "unknown pprof type bogus" "$W/err"
 check "unknown flag exits 2" test "$(rc "$TT" -frobnicate "$T")" = 2
-check "-http exits non-zero" test "$(rc "$TT" -http=:8080 "$T")" = 2
-check "-http says the UI is not available" grep -q "web UI" "$W/err"
+# -http serves until interrupted (tests/web covers it); here only its usage errors.
+check "-http without a port exits 2" test "$(rc "$TT" -http=localhost "$T")" = 2
+check "-http without a port says what it wants" grep -q "want \[host\]:port" "$W/err"
+check "-http with a bad port exits 2" test "$(rc "$TT" -http=:99999 "$T")" = 2
+check "-http on a missing file exits 2" test "$(rc "$TT" -http=127.0.0.1:0 /nonexistent/trace.out)" = 2
 check "nothing to do exits 2" test "$(rc "$TT" "$T")" = 2
 check "missing file exits 2" test "$(rc "$TT" -d /nonexistent/trace.out)" = 2
 check "missing file names the file" grep -q "/nonexistent/trace.out" "$W/err"

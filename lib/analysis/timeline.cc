@@ -1,0 +1,642 @@
+// How the index is laid out and walked (see timeline.h for the why).
+//
+// Change: 16 bytes = ts (48 bits, ns: 78 hours) | kind (4) | opening event type (6), stack id,
+// aux. A change with the same time as the previous one replaces it (a zero-length span is never
+// visible). Pyramid level L ≥ 1 has one byte per 16^L changes: the dominant non-idle kind (low
+// nibble) and how much of the node's time is not idle, in 16ths (high nibble, 0 = under 1/16).
+#include "lib/analysis/timeline.h"
+
+#include <algorithm>
+#include <array>
+
+#include "lib/format/event_table.h"
+
+namespace tracetool::analysis {
+
+using parser::Event;
+using parser::EventType;
+
+namespace {
+
+constexpr int kFanout = 16;
+constexpr int kKinds = static_cast<int>(SpanKind::kCount);
+constexpr uint64_t kTsMask = (uint64_t{1} << 48) - 1;
+
+struct Change {
+  uint64_t bits;  // ts | kind << 48 | type << 52
+  uint32_t stack;
+  uint32_t aux;
+  int64_t ts() const { return static_cast<int64_t>(bits & kTsMask); }
+  SpanKind kind() const { return static_cast<SpanKind>((bits >> 48) & 0xf); }
+  EventType type() const { return static_cast<EventType>((bits >> 52) & 0x3f); }
+};
+static_assert(sizeof(Change) == 16);
+static_assert(static_cast<int>(EventType::kCount) <= 64, "event type must fit 6 bits");
+
+bool RealP(int64_t p) { return p >= 0 && p < format::kFakeP; }
+
+// Merges consecutive spans shorter than one pixel (res ns) into one, keeping time per kind so the
+// merged span shows the dominant kind and how full it is.
+class Merger {
+ public:
+  Merger(int64_t res, int track, const std::function<void(int, const Span&)>* out)
+      : res_(res), track_(track), out_(out) {}
+  ~Merger() { Flush(); }
+
+  void Push(const Span& s, SpanKind kind, int64_t weight) {
+    if (open_) {
+      const bool small_acc = acc_.end - acc_.start < res_;
+      const bool small_s = s.end - s.start < res_;
+      if (small_acc && small_s && s.start - acc_.end < res_) {
+        acc_.end = std::max(acc_.end, s.end);
+        acc_.count += s.count;
+        weight_[static_cast<int>(kind)] += weight;
+        return;
+      }
+      // A run of merged pixels that look alike (same dominant kind, same fill ±1) stays one
+      // span: uniform stretches cost one span, not one per pixel.
+      if (acc_.count > 1 && small_s && s.start - acc_.end < res_) {
+        const SpanKind k = Dominant();
+        const int fill = Fill(k);
+        const int64_t len = s.end - s.start;
+        const int sfill = kind == SpanKind::kInstant || len <= 0
+                              ? 15
+                              : static_cast<int>(std::clamp<int64_t>((weight * 15 + len / 2) / len, 0, 15));
+        if (k == kind && std::abs(fill - sfill) <= 1) {
+          acc_.end = std::max(acc_.end, s.end);
+          acc_.count += s.count;
+          weight_[static_cast<int>(kind)] += weight;
+          return;
+        }
+      }
+      Flush();
+    }
+    open_ = true;
+    acc_ = s;
+    weight_.fill(0);
+    weight_[static_cast<int>(kind)] = weight;
+  }
+
+  SpanKind Dominant() const {
+    int best = 0;
+    for (int k = 1; k < kKinds; ++k) {
+      if (weight_[k] > 0 && (best == 0 || weight_[k] > weight_[best])) best = k;
+    }
+    return static_cast<SpanKind>(best);
+  }
+  int Fill(SpanKind dom) const {
+    int64_t total = 0;
+    for (int k = 1; k < kKinds; ++k) total += weight_[k];
+    const int64_t len = acc_.end - acc_.start;
+    if (dom == SpanKind::kInstant || len <= 0) return 15;
+    return static_cast<int>(std::clamp<int64_t>((total * 15 + len / 2) / len, 1, 15));
+  }
+
+  void Flush() {
+    if (!open_) return;
+    open_ = false;
+    if (acc_.count > 1) {
+      const SpanKind best = Dominant();
+      if (best == SpanKind::kNone) return;
+      acc_.kind = best;
+      acc_.fill = static_cast<uint8_t>(Fill(best));
+      acc_.type = EventType::kNone;
+      acc_.stack = 0;
+    }
+    (*out_)(track_, acc_);
+  }
+
+ private:
+  const int64_t res_;
+  const int track_;
+  const std::function<void(int, const Span&)>* out_;
+  bool open_ = false;
+  Span acc_;
+  std::array<int64_t, kKinds> weight_{};
+};
+
+}  // namespace
+
+struct Timeline::Track {
+  uint64_t id = 0;
+  std::vector<Change> changes;
+  std::vector<std::vector<uint8_t>> levels;  // levels[L-1]: pyramid level L
+  // Time buckets, finest first: bucket i of a level covers [(base+i) << shift, (base+i+1) << shift)
+  // and holds the same byte as a pyramid node (dominant kind | fill << 4). Levels step by 4×.
+  struct TimeLevel {
+    int shift = 0;
+    int64_t base = 0;
+    std::vector<uint8_t> b;
+  };
+  std::vector<TimeLevel> tlevels;
+
+  void Set(int64_t ts, SpanKind k, EventType type, uint32_t stack, uint64_t aux) {
+    Change c{(static_cast<uint64_t>(ts) & kTsMask) | uint64_t{static_cast<uint8_t>(k)} << 48 |
+                 uint64_t{static_cast<uint8_t>(type)} << 52,
+             stack, static_cast<uint32_t>(aux)};
+    if (!changes.empty() && changes.back().ts() == ts && k != SpanKind::kInstant) {
+      changes.back() = c;
+      // Two changes at one time: drop the first; and a change to the state already held adds
+      // nothing (e.g. idle → idle).
+      if (changes.size() >= 2 && changes[changes.size() - 2].kind() == k &&
+          k == SpanKind::kNone) {
+        changes.pop_back();
+      }
+      return;
+    }
+    if (changes.empty() && k == SpanKind::kNone) return;
+    if (!changes.empty() && k == SpanKind::kNone && changes.back().kind() == SpanKind::kNone) {
+      return;
+    }
+    changes.push_back(c);
+  }
+
+  int64_t EndOf(size_t i, int64_t track_end) const {
+    if (changes[i].kind() == SpanKind::kInstant) return changes[i].ts();
+    return i + 1 < changes.size() ? changes[i + 1].ts() : track_end;
+  }
+
+  void Build(int64_t track_end) {
+    changes.shrink_to_fit();
+    levels.clear();
+    const size_t n = changes.size();
+    if (n <= kFanout) return;
+    // Level 1 from the changes, then each level from the one below, carrying time per kind.
+    std::vector<std::array<int64_t, kKinds>> sums((n + kFanout - 1) / kFanout);
+    for (size_t i = 0; i < n; ++i) {
+      const SpanKind k = changes[i].kind();
+      const int64_t w = k == SpanKind::kInstant ? 1 : EndOf(i, track_end) - changes[i].ts();
+      sums[i / kFanout][static_cast<int>(k)] += w;
+    }
+    size_t span = kFanout;  // changes per node at this level
+    while (true) {
+      std::vector<uint8_t> level(sums.size());
+      for (size_t j = 0; j < sums.size(); ++j) {
+        const size_t lo = j * span, hi = std::min(n, lo + span);
+        const int64_t len = (hi < n ? changes[hi].ts() : track_end) - changes[lo].ts();
+        int best = 0;
+        int64_t busy = 0;
+        for (int k = 1; k < kKinds; ++k) {
+          busy += sums[j][k];
+          if (sums[j][k] > 0 && (best == 0 || sums[j][k] > sums[j][best])) best = k;
+        }
+        int fill = best == static_cast<int>(SpanKind::kInstant) || len <= 0
+                       ? 15
+                       : static_cast<int>(std::clamp<int64_t>(busy * 15 / len, 0, 15));
+        if (best != 0 && fill == 0) fill = 1;
+        level[j] = static_cast<uint8_t>(best | fill << 4);
+      }
+      levels.push_back(std::move(level));
+      if (sums.size() <= kFanout) break;
+      std::vector<std::array<int64_t, kKinds>> up((sums.size() + kFanout - 1) / kFanout);
+      for (size_t j = 0; j < sums.size(); ++j) {
+        for (int k = 0; k < kKinds; ++k) up[j / kFanout][k] += sums[j][k];
+      }
+      sums = std::move(up);
+      span *= kFanout;
+    }
+    BuildTimeLevels(track_end);
+  }
+
+  // BuildTimeLevels(): time-aligned buckets, the finest about 4 changes wide on average, so they
+  // cost at most a quarter byte per change in total. Only for tracks with many changes.
+  void BuildTimeLevels(int64_t track_end) {
+    tlevels.clear();
+    const size_t n = changes.size();
+    if (n < 256) return;
+    const int64_t start = changes.front().ts();
+    const int64_t dur = std::max<int64_t>(1, track_end - start);
+    int shift = 10;  // ~1 µs
+    while (shift < 46 && (dur >> shift) > static_cast<int64_t>(n / 4)) shift += 2;
+    constexpr int kOne = 4095;  // fractions of a bucket, per kind
+    int64_t base = start >> shift;
+    size_t nb = static_cast<size_t>((track_end >> shift) - base + 1);
+    std::vector<std::array<uint16_t, kKinds>> acc(nb);
+    for (size_t i = 0; i < n; ++i) {
+      const SpanKind k = changes[i].kind();
+      if (k == SpanKind::kNone) continue;
+      const int64_t a = changes[i].ts(), e = EndOf(i, track_end);
+      const int ki = static_cast<int>(k);
+      if (k == SpanKind::kInstant || e <= a) {
+        auto& slot = acc[static_cast<size_t>((a >> shift) - base)][ki];
+        slot = static_cast<uint16_t>(std::min(kOne, slot + 1));
+        continue;
+      }
+      for (int64_t bi = a >> shift; bi <= (e - 1) >> shift; ++bi) {
+        const int64_t lo = std::max(a, bi << shift), hi = std::min(e, (bi + 1) << shift);
+        const int64_t f = std::max<int64_t>(1, ((hi - lo) * kOne + (int64_t{1} << (shift - 1))) >> shift);
+        auto& slot = acc[static_cast<size_t>(bi - base)][ki];
+        slot = static_cast<uint16_t>(std::min<int64_t>(kOne, slot + f));
+      }
+    }
+    while (true) {
+      TimeLevel lv;
+      lv.shift = shift;
+      lv.base = base;
+      lv.b.resize(acc.size());
+      for (size_t j = 0; j < acc.size(); ++j) {
+        int best = 0, busy = 0;
+        for (int k = 1; k < kKinds; ++k) {
+          busy += acc[j][k];
+          if (acc[j][k] > 0 && (best == 0 || acc[j][k] > acc[j][best])) best = k;
+        }
+        int fill = best == static_cast<int>(SpanKind::kInstant)
+                       ? 15
+                       : std::clamp((busy * 15 + kOne / 2) / kOne, best != 0 ? 1 : 0, 15);
+        lv.b[j] = static_cast<uint8_t>(best | fill << 4);
+      }
+      tlevels.push_back(std::move(lv));
+      if (acc.size() <= 16 || shift >= 60) break;
+      const int64_t base2 = base >> 2;
+      std::vector<std::array<uint16_t, kKinds>> up(
+          static_cast<size_t>(((base + static_cast<int64_t>(acc.size()) - 1) >> 2) - base2 + 1));
+      std::vector<std::array<uint32_t, kKinds>> sum(up.size());
+      for (size_t j = 0; j < acc.size(); ++j) {
+        auto& d = sum[static_cast<size_t>(((base + static_cast<int64_t>(j)) >> 2) - base2)];
+        for (int k = 0; k < kKinds; ++k) d[k] += acc[j][k];
+      }
+      for (size_t j = 0; j < up.size(); ++j) {
+        for (int k = 0; k < kKinds; ++k) {
+          // Instants keep a count (any is visible); time fractions average over 4 children.
+          up[j][k] = static_cast<uint16_t>(k == static_cast<int>(SpanKind::kInstant)
+                                               ? std::min<uint32_t>(kOne, sum[j][k])
+                                               : (sum[j][k] + 3) / 4);
+        }
+      }
+      acc = std::move(up);
+      base = base2;
+      shift += 2;
+    }
+  }
+
+  // WalkBuckets(): emit the buckets of time level `lv` overlapping [t0, t1].
+  void WalkBuckets(const TimeLevel& lv, int64_t t0, int64_t t1, int64_t track_end,
+                   Merger* m) const {
+    const int64_t nb = static_cast<int64_t>(lv.b.size());
+    const int64_t first = std::max<int64_t>(0, (std::max<int64_t>(0, t0) >> lv.shift) - lv.base);
+    const int64_t last = std::min<int64_t>(nb - 1, (std::max<int64_t>(0, t1) >> lv.shift) - lv.base);
+    const int64_t track_start = changes.front().ts();
+    for (int64_t i = first; i <= last; ++i) {
+      const uint8_t byte = lv.b[static_cast<size_t>(i)];
+      const SpanKind k = static_cast<SpanKind>(byte & 0xf);
+      if (k == SpanKind::kNone) continue;
+      Span sp;
+      sp.start = std::max(track_start, (lv.base + i) << lv.shift);
+      sp.end = std::min(track_end, (lv.base + i + 1) << lv.shift);
+      if (sp.end < sp.start) sp.end = sp.start;
+      sp.kind = k;
+      sp.count = 2;  // merged: the bucket's changes are not counted
+      // The fill is a fraction of the whole bucket; the first and last are clipped to the track.
+      const int64_t busy = ((int64_t{1} << lv.shift) * (byte >> 4) + 7) / 15;
+      m->Push(sp, k, k == SpanKind::kInstant ? 1 : std::min(sp.end - sp.start, busy));
+    }
+  }
+
+  // Walk(): emit node i of level L (L = 0: change i) if it overlaps [t0, t1].
+  void Walk(size_t level, size_t i, size_t span, int64_t t0, int64_t t1, int64_t res,
+            int64_t track_end, Merger* m) const {
+    const size_t n = changes.size();
+    const size_t lo = i * span;
+    if (lo >= n) return;
+    const size_t hi = std::min(n, lo + span);
+    const int64_t start = changes[lo].ts();
+    const int64_t end = level == 0 ? EndOf(lo, track_end)
+                                   : (hi < n ? changes[hi].ts() : track_end);
+    if (start > t1 || end < t0) return;
+    if (level == 0) {
+      const Change& c = changes[lo];
+      if (c.kind() == SpanKind::kNone) return;
+      Span s;
+      s.start = start;
+      s.end = end;
+      s.kind = c.kind();
+      s.type = c.type();
+      s.stack = c.stack;
+      s.aux = c.aux;
+      m->Push(s, s.kind, s.kind == SpanKind::kInstant ? 1 : end - start);
+      return;
+    }
+    if (end - start <= res) {
+      const uint8_t dom = levels[level - 1][i];
+      const SpanKind k = static_cast<SpanKind>(dom & 0xf);
+      if (k == SpanKind::kNone) return;
+      Span s;
+      s.start = start;
+      s.end = end;
+      s.kind = k;
+      s.count = static_cast<uint32_t>(hi - lo);
+      const int fill = dom >> 4;
+      m->Push(s, k, k == SpanKind::kInstant ? 1 : ((end - start) * fill + 7) / 15);
+      return;
+    }
+    const size_t child_span = span / kFanout;
+    for (size_t c = i * kFanout; c < i * kFanout + kFanout; ++c) {
+      if (c * child_span >= n) break;
+      if (changes[c * child_span].ts() > t1) break;
+      Walk(level - 1, c, child_span, t0, t1, res, track_end, m);
+    }
+  }
+};
+
+Timeline::Timeline() : lanes_(kLanes) {}
+Timeline::~Timeline() = default;
+
+const char* SpanKindName(SpanKind k) {
+  switch (k) {
+    case SpanKind::kNone: return "none";
+    case SpanKind::kRunning: return "running";
+    case SpanKind::kRunnable: return "runnable";
+    case SpanKind::kWaiting: return "waiting";
+    case SpanKind::kSyscall: return "syscall";
+    case SpanKind::kGCWait: return "gc-wait";
+    case SpanKind::kGC: return "gc";
+    case SpanKind::kSTW: return "stw";
+    case SpanKind::kInstant: return "instant";
+    case SpanKind::kCount: break;
+  }
+  return "?";
+}
+
+Timeline::Track* Timeline::GTrack(uint64_t g) {
+  bool inserted = false;
+  uint32_t& slot = g_index_.Get(g, &inserted);
+  if (inserted || slot == 0) {
+    g_tracks_.emplace_back();
+    g_tracks_.back().id = g;
+    slot = static_cast<uint32_t>(g_tracks_.size());
+  }
+  return &g_tracks_[slot - 1];
+}
+
+Timeline::Track* Timeline::PTrack(int64_t p) {
+  for (size_t i = 0; i < p_ids_.size(); ++i) {
+    if (p_ids_[i] == p) return &p_tracks_[i];
+  }
+  p_ids_.push_back(p);
+  p_tracks_.emplace_back();
+  p_tracks_.back().id = static_cast<uint64_t>(p);
+  return &p_tracks_.back();
+}
+
+Timeline::Track* Timeline::MTrack(uint64_t m) {
+  bool inserted = false;
+  uint32_t& slot = m_index_.Get(m, &inserted);
+  if (inserted || slot == 0) {
+    m_tracks_.emplace_back();
+    m_tracks_.back().id = m;
+    slot = static_cast<uint32_t>(m_tracks_.size());
+  }
+  return &m_tracks_[slot - 1];
+}
+
+void Timeline::SetG(uint64_t g, int64_t ts, SpanKind k, const Event& ev, uint64_t aux) {
+  GTrack(g)->Set(ts, k, ev.type, ev.stack_id, aux);
+}
+
+void Timeline::OnEvent(const Event& ev) {
+  const int64_t ts = ev.ts;
+  switch (ev.type) {
+    case EventType::kGoCreate:
+      SetG(ev.args[0], ts, SpanKind::kRunnable, ev, ev.g);
+      break;
+    case EventType::kGoStart:
+    case EventType::kGoStartLabel:
+      SetG(ev.g, ts, SpanKind::kRunning, ev, static_cast<uint64_t>(ev.p));
+      if (RealP(ev.p)) PTrack(ev.p)->Set(ts, SpanKind::kRunning, ev.type, ev.stack_id, ev.g);
+      break;
+    case EventType::kGoEnd:
+    case EventType::kGoStop:
+    case EventType::kGoSched:
+    case EventType::kGoPreempt:
+    case EventType::kGoSleep:
+    case EventType::kGoBlock:
+    case EventType::kGoBlockSend:
+    case EventType::kGoBlockRecv:
+    case EventType::kGoBlockSelect:
+    case EventType::kGoBlockSync:
+    case EventType::kGoBlockCond:
+    case EventType::kGoBlockNet:
+    case EventType::kGoBlockGC:
+    case EventType::kGoSysBlock: {
+      SpanKind k = SpanKind::kWaiting;
+      if (ev.type == EventType::kGoEnd) k = SpanKind::kNone;
+      if (ev.type == EventType::kGoSched || ev.type == EventType::kGoPreempt) {
+        k = SpanKind::kRunnable;
+      }
+      if (ev.type == EventType::kGoBlockGC) k = SpanKind::kGCWait;
+      if (ev.type == EventType::kGoSysBlock) k = SpanKind::kSyscall;
+      SetG(ev.g, ts, k, ev, 0);
+      if (RealP(ev.p)) PTrack(ev.p)->Set(ts, SpanKind::kNone, ev.type, ev.stack_id, 0);
+      break;
+    }
+    case EventType::kGoUnblock: {
+      SetG(ev.args[0], ts, SpanKind::kRunnable, ev, ev.g);
+      int lane = ev.p == format::kNetpollP  ? 2
+                 : ev.p == format::kTimerP  ? 3
+                 : ev.p == format::kSyscallP ? 4
+                                             : -1;
+      if (lane >= 0) lanes_[lane].Set(ts, SpanKind::kInstant, ev.type, ev.stack_id, ev.args[0]);
+      break;
+    }
+    case EventType::kGoSysExit:
+      SetG(ev.g, ts, SpanKind::kRunnable, ev, 0);
+      break;
+    case EventType::kGoWaiting:
+      SetG(ev.g, ts, SpanKind::kWaiting, ev, 0);
+      break;
+    case EventType::kGoInSyscall:
+      SetG(ev.g, ts, SpanKind::kSyscall, ev, 0);
+      break;
+    case EventType::kProcStart:
+      if (RealP(ev.p)) {
+        PTrack(ev.p);  // a P that never runs a goroutine still gets its row
+        m_of_p_.Get(static_cast<uint64_t>(ev.p)) = ev.args[0] + 1;
+        MTrack(ev.args[0])->Set(ts, SpanKind::kRunning, ev.type, 0, static_cast<uint64_t>(ev.p));
+      }
+      break;
+    case EventType::kProcStop:
+      if (RealP(ev.p)) {
+        PTrack(ev.p)->Set(ts, SpanKind::kNone, ev.type, 0, 0);
+        if (uint64_t* m = m_of_p_.Find(static_cast<uint64_t>(ev.p)); m != nullptr && *m != 0) {
+          MTrack(*m - 1)->Set(ts, SpanKind::kNone, ev.type, 0, 0);
+          *m = 0;
+        }
+      }
+      break;
+    case EventType::kGCStart:
+      ++gc_count_;
+      lanes_[0].Set(ts, SpanKind::kGC, ev.type, ev.stack_id, ev.args[0]);
+      break;
+    case EventType::kGCDone:
+      lanes_[0].Set(ts, SpanKind::kNone, ev.type, 0, 0);
+      break;
+    case EventType::kGCSTWStart:
+      lanes_[1].Set(ts, SpanKind::kSTW, ev.type, ev.stack_id, ev.args[0]);
+      break;
+    case EventType::kGCSTWDone:
+      lanes_[1].Set(ts, SpanKind::kNone, ev.type, 0, 0);
+      break;
+    default:
+      break;
+  }
+}
+
+void Timeline::Finish(int64_t last_ts) {
+  end_ts_ = last_ts;
+  for (Track& t : lanes_) t.Build(end_ts_);
+  for (Track& t : g_tracks_) t.Build(end_ts_);
+  for (Track& t : p_tracks_) t.Build(end_ts_);
+  for (Track& t : m_tracks_) t.Build(end_ts_);
+  auto order = [](const std::vector<Track>& ts, std::vector<uint32_t>* o,
+                  std::vector<uint64_t>* ids) {
+    o->resize(ts.size());
+    for (uint32_t i = 0; i < o->size(); ++i) (*o)[i] = i;
+    std::sort(o->begin(), o->end(), [&](uint32_t a, uint32_t b) { return ts[a].id < ts[b].id; });
+    ids->resize(o->size());
+    for (size_t i = 0; i < o->size(); ++i) (*ids)[i] = ts[(*o)[i]].id;
+  };
+  order(g_tracks_, &g_order_, &g_sorted_ids_);
+  order(p_tracks_, &p_order_, &p_sorted_ids_);
+  order(m_tracks_, &m_order_, &m_sorted_ids_);
+}
+
+int Timeline::TrackCount(Lens lens) const {
+  switch (lens) {
+    case Lens::kG: return kLanes + static_cast<int>(g_order_.size());
+    case Lens::kP: return kLanes + static_cast<int>(p_order_.size());
+    case Lens::kM: return kLanes + static_cast<int>(m_order_.size());
+  }
+  return kLanes;
+}
+
+const Timeline::Track* Timeline::Get(Lens lens, int track) const {
+  if (track < 0 || track >= TrackCount(lens)) return nullptr;
+  if (track < kLanes) return &lanes_[track];
+  const size_t i = static_cast<size_t>(track - kLanes);
+  switch (lens) {
+    case Lens::kG: return &g_tracks_[g_order_[i]];
+    case Lens::kP: return &p_tracks_[p_order_[i]];
+    case Lens::kM: return &m_tracks_[m_order_[i]];
+  }
+  return nullptr;
+}
+
+TrackInfo Timeline::Info(Lens lens, int track) const {
+  TrackInfo info;
+  const Track* t = Get(lens, track);
+  if (t == nullptr) return info;
+  static constexpr const char* kLaneNames[kLanes] = {"GC", "STW", "Network", "Timers", "Syscalls"};
+  info.id = t->id;
+  info.changes = static_cast<uint32_t>(t->changes.size());
+  if (track < kLanes) {
+    info.label = kLaneNames[track];
+  } else if (lens == Lens::kP) {
+    info.label = "P " + std::to_string(t->id);
+  } else if (lens == Lens::kM) {
+    info.label = "M " + std::to_string(t->id);
+  } else {
+    info.label = "G" + std::to_string(t->id);
+  }
+  return info;
+}
+
+int Timeline::TrackOf(Lens lens, uint64_t id) const {
+  const std::vector<uint64_t>& ids =
+      lens == Lens::kG ? g_sorted_ids_ : lens == Lens::kP ? p_sorted_ids_ : m_sorted_ids_;
+  auto it = std::lower_bound(ids.begin(), ids.end(), id);
+  if (it == ids.end() || *it != id) return -1;
+  return kLanes + static_cast<int>(it - ids.begin());
+}
+
+void Timeline::Query(Lens lens, int first, int n, int64_t t0, int64_t t1, int width_px,
+                     const std::function<void(int track, const Span& s)>& out) const {
+  const int64_t res = std::max<int64_t>(1, (t1 - t0) / std::max(1, width_px));
+  for (int track = first; track < first + n; ++track) {
+    const Track* t = Get(lens, track);
+    if (t == nullptr || t->changes.empty()) continue;
+    Merger m(res, track, &out);
+    const size_t levels = t->levels.size();
+    if (levels == 0) {
+      // Small track: start at the last change at or before t0.
+      auto it = std::upper_bound(t->changes.begin(), t->changes.end(), t0,
+                                 [](int64_t v, const Change& c) { return v < c.ts(); });
+      size_t i = it == t->changes.begin() ? 0 : static_cast<size_t>(it - t->changes.begin()) - 1;
+      for (; i < t->changes.size() && t->changes[i].ts() <= t1; ++i) {
+        t->Walk(0, i, 1, t0, t1, res, end_ts_, &m);
+      }
+      continue;
+    }
+    // Many changes in view: time buckets a pixel or less wide bound the work by the width;
+    // otherwise the count pyramid gives exact spans.
+    const Track::TimeLevel* lv = nullptr;
+    for (const auto& l : t->tlevels) {
+      if ((int64_t{1} << l.shift) <= res) lv = &l;
+    }
+    if (lv != nullptr) {
+      auto ts_less = [](const Change& c, int64_t v) { return c.ts() < v; };
+      auto lo = std::lower_bound(t->changes.begin(), t->changes.end(), t0, ts_less);
+      auto hi = std::lower_bound(lo, t->changes.end(), t1, ts_less);
+      if (hi - lo > 4 * static_cast<int64_t>(std::max(1, width_px))) {
+        t->WalkBuckets(*lv, t0, t1, end_ts_, &m);
+        continue;
+      }
+    }
+    size_t span = 1;
+    for (size_t l = 0; l < levels; ++l) span *= kFanout;
+    for (size_t i = 0; i * span < t->changes.size(); ++i) {
+      t->Walk(levels, i, span, t0, t1, res, end_ts_, &m);
+    }
+  }
+}
+
+Span Timeline::SpanAt(Lens lens, int track, int64_t ts, int64_t slop) const {
+  Span s;
+  const Track* t = Get(lens, track);
+  if (t == nullptr || t->changes.empty()) return s;
+  const auto& cs = t->changes;
+  auto it = std::upper_bound(cs.begin(), cs.end(), ts,
+                             [](int64_t v, const Change& c) { return v < c.ts(); });
+  size_t best = SIZE_MAX;
+  if (cs.front().kind() == SpanKind::kInstant) {
+    // The nearest instant within slop.
+    int64_t best_d = slop + 1;
+    size_t hi = static_cast<size_t>(it - cs.begin());
+    for (size_t i : {hi > 0 ? hi - 1 : SIZE_MAX, hi < cs.size() ? hi : SIZE_MAX}) {
+      if (i == SIZE_MAX) continue;
+      int64_t d = std::abs(cs[i].ts() - ts);
+      if (d < best_d) best_d = d, best = i;
+    }
+  } else if (it != cs.begin()) {
+    best = static_cast<size_t>(it - cs.begin()) - 1;
+  }
+  if (best == SIZE_MAX || cs[best].kind() == SpanKind::kNone) return s;
+  const Change& c = cs[best];
+  s.start = c.ts();
+  s.end = t->EndOf(best, end_ts_);
+  s.kind = c.kind();
+  s.type = c.type();
+  s.stack = c.stack;
+  s.aux = c.aux;
+  return s;
+}
+
+uint64_t Timeline::MemoryBytes() const {
+  uint64_t b = 0;
+  auto add = [&](const std::vector<Track>& ts) {
+    b += ts.capacity() * sizeof(Track);
+    for (const Track& t : ts) {
+      b += t.changes.capacity() * sizeof(Change);
+      for (const auto& l : t.levels) b += l.capacity();
+      for (const auto& l : t.tlevels) b += l.b.capacity() + sizeof(l);
+    }
+  };
+  add(lanes_);
+  add(g_tracks_);
+  add(p_tracks_);
+  add(m_tracks_);
+  b += (g_order_.capacity() + p_order_.capacity() + m_order_.capacity()) * sizeof(uint32_t);
+  b += (g_sorted_ids_.capacity() + p_sorted_ids_.capacity() + m_sorted_ids_.capacity()) * 8;
+  return b;
+}
+
+}  // namespace tracetool::analysis
