@@ -163,7 +163,7 @@ if want fuzz; then
        -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
        -DTRACETOOL_FUZZ=ON -DTRACETOOL_SANITIZE= -DTRACETOOL_WERROR=OFF \
        -DTRACETOOL_BUILD_TESTS=ON -DTRACETOOL_BUILD_BENCH=OFF &&
-     cmake --build build-fuzz -j "$JOBS" --target parse_fuzzer; then
+     cmake --build build-fuzz -j "$JOBS" --target parse_fuzzer v2asm; then
     # A fresh copy of the seeds, inside the build directory: the fuzzer writes new inputs into
     # its corpus directory, and CI must never write into the repository.
     corpus=build-fuzz/corpus
@@ -173,6 +173,13 @@ if want fuzz; then
     cp ../shared/testdata/go1.21/* "$corpus"/ 2>/dev/null || true
     cp testdata/go1.19/*.trace "$corpus"/
     cp testdata/corrupt/* "$corpus"/
+    # Go 1.22+ (v2): the upstream fuzz seeds and text tests in binary form (the real v2 traces,
+    # megabytes each, would only slow every execution down).
+    if bash tests/fuzz/v2_seeds.sh build-fuzz/bin/v2asm ../shared build-fuzz/v2seeds >/dev/null; then
+      cp build-fuzz/v2seeds/fuzz-* build-fuzz/v2seeds/text-* "$corpus"/
+    else
+      echo "!! no Go 1.22+ seeds for the fuzzer (../shared/testdata missing?)"
+    fi
     echo "seed corpus: $(ls "$corpus" | wc -l) files, $(du -sh "$corpus" | cut -f1)"
     build-fuzz/bin/parse_fuzzer "$corpus" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 \
       -timeout=30 -print_final_stats=1 -artifact_prefix="$artifacts/" 2>&1 |
