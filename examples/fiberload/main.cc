@@ -1,10 +1,11 @@
 // fiberload: a mixed workload for lib/fiber that exercises every kind of blocking the runtime
 // knows (channels, select with timers, Mutex/RWMutex/Cond, WaitGroup, TCP on loopback,
 // Syscall() hand-off, sleeps, preemption of a CPU-bound fiber, stop-the-world pauses and
-// GC hooks driven by a toy collector). It is the program the tracer issue will use to write
-// the demo trace.
+// GC hooks driven by a toy collector). With --trace=FILE it writes a Go 1.19 execution trace
+// of the run, in which every event type the runtime emits appears (tests/fibertrace checks).
 //
 //   fiberload --duration=2s --procs=2
+//   fiberload --duration=300ms --procs=2 --trace=out.trace && tracetool -d out.trace
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #include "lib/fiber/gc.h"
 #include "lib/fiber/net.h"
 #include "lib/fiber/sync.h"
+#include "lib/fiber/trace.h"
 
 namespace {
 
@@ -37,14 +39,19 @@ using namespace std::chrono_literals;
 
 constexpr const char* kUsage =
     "usage: fiberload [--duration=D] [--procs=N] [--loads=LIST] [--stack=BYTES] [--quiet]\n"
+    "                 [--trace=FILE [--trace-after=D]]\n"
     "\n"
     "Runs a mixed lib/fiber workload for D (default 2s; units ms, s, m) on N Ps\n"
     "(default: $TT_FIBER_PROCS, $GOMAXPROCS, or the CPU count) and prints what ran.\n"
     "LIST is a comma-separated subset of pipeline,select,sync,net,syscall,stw,gc (default: all).\n"
+    "--trace=FILE writes a Go 1.19 execution trace of the run to FILE, starting D after the\n"
+    "loads (--trace-after, default 20ms, so that fibers blocked or in system calls exist when\n"
+    "it starts) and stopping when they are stopped.\n"
     "\n"
     "examples:\n"
     "  fiberload --duration=2s --procs=2\n"
-    "  fiberload --duration=500ms --procs=1 --quiet\n";
+    "  fiberload --duration=500ms --procs=1 --quiet\n"
+    "  fiberload --duration=300ms --procs=2 --trace=out.trace\n";
 
 struct Flags {
   std::chrono::nanoseconds duration = 2s;
@@ -52,6 +59,8 @@ struct Flags {
   size_t stack = 64 * 1024;
   bool quiet = false;
   std::string loads = "pipeline,select,sync,net,syscall,stw,gc";
+  std::string trace;
+  std::chrono::nanoseconds trace_after = 20ms;
   bool Has(std::string_view load) const { return loads.find(load) != std::string::npos; }
 };
 
@@ -103,6 +112,14 @@ int ParseFlags(int argc, char** argv, Flags* f) {
       if (f->procs < 1) {
         fprintf(stderr, "fiberload: bad --procs %.*s (want an integer >= 1)\n",
                 static_cast<int>(p->size()), p->data());
+        return 2;
+      }
+    } else if (auto t = value("--trace")) {
+      f->trace = std::string(*t);
+    } else if (auto ta = value("--trace-after")) {
+      if (!ParseDuration(*ta, &f->trace_after)) {
+        fprintf(stderr, "fiberload: bad --trace-after %.*s (want e.g. 20ms)\n",
+                static_cast<int>(ta->size()), ta->data());
         return 2;
       }
     } else if (auto l = value("--loads")) {
@@ -179,6 +196,24 @@ void SelectLoop(fiber::Chan<int>* quit, Counters* c, fiber::WaitGroup* wg) {
       if (k == 2) break;
       if (k == 1) {
         c->select_ticks.fetch_add(1, std::memory_order_relaxed);
+        // A task per tick that spans two fibers: a region here, a nested region and a log in
+        // a helper fiber, ended when the helper is done.
+        auto [ctx, task] = fiber::trace::NewTask(fiber::trace::Background(), "tick");
+        auto helper_done = std::make_shared<fiber::Chan<int>>(1);
+        fiber::trace::WithRegion(ctx, "tick.dispatch", [&, ctx = ctx] {
+          fiber::Go([ctx, helper_done] {
+            fiber::trace::Region outer = fiber::trace::StartRegion(ctx, "tick.work");
+            fiber::trace::WithRegion(ctx, "tick.inner", [&] {
+              fiber::trace::Logf(ctx, "tick", "helper on fiber %llu",
+                                 static_cast<unsigned long long>(fiber::CurrentFiberId()));
+            });
+            outer.End();
+            int one = 1;
+            helper_done->Send(one);
+          });
+        });
+        helper_done->Recv();
+        task.End();
         int v = 1;
         data->TrySend(v);
       }
@@ -372,10 +407,14 @@ void StwLoad(const std::atomic<bool>& stop, Counters* c, fiber::WaitGroup* wg) {
   wg->Add(1);
   fiber::Go([&stop, c, wg] {
     while (!stop.load()) {
-      fiber::SleepFor(50ms);
+      fiber::SleepFor(40ms);
       fiber::StopTheWorld("fiberload pause");
       c->stw_pauses.fetch_add(1, std::memory_order_relaxed);
       fiber::StartTheWorld();
+      // GOMAXPROCS up and back down once per pause (the trace's Gomaxprocs events).
+      const int n = fiber::SetProcs(fiber::Procs() + 1);
+      fiber::Yield();
+      fiber::SetProcs(n);
     }
     wg->Done();
   });
@@ -481,6 +520,7 @@ int main(int argc, char** argv) {
   int procs = 0;
   ToyCollector heap;
   fiber::HeapStats heap_stats;
+  bool trace_failed = false;
   fiber::Run(opts, [&] {
     procs = fiber::Procs();
     std::atomic<bool> stop{false};
@@ -493,10 +533,32 @@ int main(int argc, char** argv) {
     if (flags.Has("syscall")) SyscallSleepSpin(stop, &c, &wg);
     if (flags.Has("stw")) StwLoad(stop, &c, &wg);
     if (flags.Has("gc")) GcLoad(stop, &c, &wg, &heap);
-    fiber::SleepFor(flags.duration);
+    // A fiber that blocks forever (GoStop in a trace); discarded when main returns.
+    fiber::Go([] { fiber::Select({}); });
+    int trace_err = 0;
+    if (!flags.trace.empty()) {
+      const auto wait = std::min(flags.trace_after, flags.duration / 2);
+      fiber::SleepFor(wait);
+      trace_err = fiber::trace::StartFile(flags.trace);
+      if (trace_err != 0) {
+        fprintf(stderr, "fiberload: --trace=%s: %s\n", flags.trace.c_str(), strerror(trace_err));
+      }
+      fiber::SleepFor(flags.duration - wait);
+    } else {
+      fiber::SleepFor(flags.duration);
+    }
     stop.store(true);
     quit.Close();
     wg.Wait();
+    if (!flags.trace.empty() && trace_err == 0) {
+      const fiber::trace::StopResult r = fiber::trace::Stop();
+      if (!r.ok()) {
+        fprintf(stderr, "fiberload: --trace=%s: %s\n", flags.trace.c_str(), r.message.c_str());
+        trace_failed = true;
+      }
+    } else if (trace_err != 0) {
+      trace_failed = true;
+    }
     heap_stats = fiber::ReadHeapStats();
   });
   const double secs =
@@ -523,5 +585,5 @@ int main(int argc, char** argv) {
            st.fibers_created, st.ms, st.steals, st.syscall_retakes, st.preempt_requests,
            st.leaked_last_run);
   }
-  return 0;
+  return trace_failed ? 1 : 0;
 }

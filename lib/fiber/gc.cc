@@ -12,6 +12,7 @@
 
 #include "lib/fiber/fiber.h"
 #include "lib/fiber/internal/runtime2.h"
+#include "lib/fiber/internal/trace.h"
 #include "lib/fiber/sync.h"
 
 namespace tracetool::fiber {
@@ -64,15 +65,19 @@ bool MarkWork(Collector* c, size_t budget) {
 
 void BgCycle(Collector* c) {
   GcState& s = State();
+  if (internal::TraceOn()) internal::TraceGCStart();
+  if (internal::TraceOn()) internal::TraceGCSTWStart(1);
   StopTheWorld("GC sweep termination");
   s.stw_pauses.fetch_add(1);
   s.mark_done.store(false);
   c->StartCycle();
   s.phase.store(static_cast<uint32_t>(Phase::kMark));
   StartTheWorld();
+  if (internal::TraceOn()) internal::TraceGCSTWDone();
 
   while (!MarkWork(c, kMarkSlice)) Yield();
 
+  if (internal::TraceOn()) internal::TraceGCSTWStart(0);
   StopTheWorld("GC mark termination");
   s.stw_pauses.fetch_add(1);
   const size_t marked = c->FinishMark();
@@ -80,13 +85,19 @@ void BgCycle(Collector* c) {
   s.heap_goal.store(Goal(marked, s.options));
   s.phase.store(static_cast<uint32_t>(Phase::kSweep));
   StartTheWorld();
+  if (internal::TraceOn()) internal::TraceGCSTWDone();
+  if (internal::TraceOn()) internal::TraceGCDone();
+  if (internal::TraceOn()) internal::TraceHeap(s.heap_alloc.load(), s.heap_goal.load());
 
+  if (internal::TraceOn()) internal::TraceGCSweepStart();
   const size_t freed = c->Sweep();
+  if (internal::TraceOn()) internal::TraceGCSweepDone(freed + marked, freed);
   int64_t cur = s.heap_alloc.load();
   while (!s.heap_alloc.compare_exchange_weak(
       cur, std::max<int64_t>(0, cur - static_cast<int64_t>(freed)))) {
   }
   s.phase.store(static_cast<uint32_t>(Phase::kOff));
+  if (internal::TraceOn()) internal::TraceHeap(s.heap_alloc.load(), 0);
   s.done_mu.Lock();
   s.cycles.fetch_add(1);
   s.done_cv.Broadcast();
@@ -140,6 +151,7 @@ void NoteAlloc(size_t bytes) {
     if (InFiber()) TryStart();
   } else if (phase == Phase::kMark && InFiber() && !s.mark_done.load()) {
     s.assists.fetch_add(1);
+    internal::TraceAssistScope assist;  // GCMarkAssistStart/Done; a park in it is GoBlockGC.
     MarkWork(c, bytes);  // gcAssistAlloc: pay for the allocation with mark work.
   }
 }
@@ -155,6 +167,7 @@ void NoteFree(size_t bytes) {
 void GC() {
   GcState& s = State();
   if (s.collector.load() == nullptr) return;
+  internal::TraceBlockAsScope as_block(format::EventType::kGoBlock);  // Go's GC() wait: GoBlock.
   // Wait out a cycle already in progress: it started before this call.
   s.done_mu.Lock();
   while (static_cast<Phase>(s.phase.load()) != Phase::kOff) s.done_cv.Wait();

@@ -13,6 +13,7 @@
 #include "lib/fiber/fiber.h"
 #include "lib/fiber/internal/context.h"
 #include "lib/fiber/internal/lock.h"
+#include "lib/fiber/internal/trace.h"
 
 namespace tracetool::fiber::internal {
 
@@ -59,6 +60,7 @@ struct G {
 
   // Sanitizer fiber handles.
   void* tsan_fiber = nullptr;
+  GTrace trace;                            // The tracer's state (internal/trace.h).
 };
 
 // A bounded single-producer multi-consumer ring of runnable Gs (Go's p.runq): the owner P puts
@@ -85,6 +87,7 @@ struct P {
   G* gfree = nullptr;                       // Local cache of dead Gs (Go's p.gFree). Owner only.
   int32_t gfree_count = 0;                  // Owner only.
 
+  PTrace trace;                             // The tracer's batch and state (internal/trace.h).
   // Sysmon's private view (Go's sysmontick).
   uint32_t sysmon_schedtick = 0;
   int64_t sysmon_schedwhen = 0;
