@@ -376,6 +376,19 @@ void SyscallSleepSpin(const std::atomic<bool>& stop, Counters* c, fiber::WaitGro
       wg->Done();
     });
   }
+  // One long blocking call at a time (20 ms): what -pprof=syscall shows, and a fiber that is
+  // inside a system call whenever a trace starts (GoInSyscall).
+  wg->Add(1);
+  fiber::Go([&stop, c, wg] {
+    while (!stop.load()) {
+      fiber::Syscall([] {
+        struct timespec ts {0, 20 * 1000 * 1000};
+        nanosleep(&ts, nullptr);
+      });
+      c->syscalls.fetch_add(1, std::memory_order_relaxed);
+    }
+    wg->Done();
+  });
   for (int i = 0; i < 8; i++) {
     wg->Add(1);
     fiber::Go([&stop, c, wg, i] {
@@ -437,12 +450,19 @@ class ToyCollector : public fiber::Collector {
     cursor_ = 0;
   }
   bool MarkSome(size_t budget) override {
-    std::lock_guard<std::mutex> l(mu_);
-    for (size_t scanned = 0; cursor_ < objs_.size() && scanned < budget; cursor_++) {
-      scanned += objs_[cursor_].size;
-      objs_[cursor_].marked = objs_[cursor_].live;
+    bool done;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (size_t scanned = 0; cursor_ < objs_.size() && scanned < budget; cursor_++) {
+        scanned += objs_[cursor_].size;
+        objs_[cursor_].marked = objs_[cursor_].live;
+      }
+      done = cursor_ == objs_.size();
     }
-    return cursor_ == objs_.size();
+    // The background worker's slices are long enough to let others run (assisting fibers
+    // then wait for the mark lock: GoBlockGC in a trace). Never yield holding mu_.
+    if (budget >= 64 * 1024 && !done) fiber::Yield();
+    return done;
   }
   size_t FinishMark() override {
     std::lock_guard<std::mutex> l(mu_);
@@ -533,8 +553,6 @@ int main(int argc, char** argv) {
     if (flags.Has("syscall")) SyscallSleepSpin(stop, &c, &wg);
     if (flags.Has("stw")) StwLoad(stop, &c, &wg);
     if (flags.Has("gc")) GcLoad(stop, &c, &wg, &heap);
-    // A fiber that blocks forever (GoStop in a trace); discarded when main returns.
-    fiber::Go([] { fiber::Select({}); });
     int trace_err = 0;
     if (!flags.trace.empty()) {
       const auto wait = std::min(flags.trace_after, flags.duration / 2);
@@ -543,6 +561,8 @@ int main(int argc, char** argv) {
       if (trace_err != 0) {
         fprintf(stderr, "fiberload: --trace=%s: %s\n", flags.trace.c_str(), strerror(trace_err));
       }
+      // A fiber that blocks forever (GoStop in a trace); discarded when main returns.
+      fiber::Go([] { fiber::Select({}); });
       fiber::SleepFor(flags.duration - wait);
     } else {
       fiber::SleepFor(flags.duration);

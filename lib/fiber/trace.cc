@@ -938,25 +938,34 @@ std::string MetaRecords(uint64_t ticks_end, int64_t ns_end) {
   }
   std::sort(pcs.begin(), pcs.end());
   pcs.erase(std::unique(pcs.begin(), pcs.end()), pcs.end());
-  std::unordered_map<uintptr_t, SymFrame> syms = Symbolize(pcs);
+  std::unordered_map<uintptr_t, std::vector<SymFrame>> syms = Symbolize(pcs);
 
+  // A stack record's frames: each PC expands to its inline frames. Frames of one PC after the
+  // first get a PC of their own (depth in bits 48..55, above any user-space address), because
+  // pprof and the trace viewer key frames by PC (spec §1.6).
   std::string body;
   for (size_t id = 1; id <= keys.size(); id++) {
     const std::string& k = keys[id - 1];
-    const size_t n = std::min<size_t>(k.size() / sizeof(uintptr_t), 1000);
+    const size_t npc = k.size() / sizeof(uintptr_t);
     body.clear();
-    PutUvarint(&body, id);
-    PutUvarint(&body, n);
-    for (size_t i = 0; i < n; i++) {
+    size_t n = 0;
+    std::string frames;
+    for (size_t i = 0; i < npc && n < 1000; i++) {
       uintptr_t pc;
       memcpy(&pc, k.data() + i * sizeof(uintptr_t), sizeof(pc));
       pc -= 1;
-      const SymFrame& f = syms[pc];
-      PutUvarint(&body, pc);
-      PutUvarint(&body, StringIdSlow(f.function, nullptr));
-      PutUvarint(&body, f.file.empty() ? 0 : StringIdSlow(f.file, nullptr));
-      PutUvarint(&body, f.line);
+      const std::vector<SymFrame>& fs = syms[pc];
+      for (size_t d = 0; d < fs.size() && n < 1000; d++, n++) {
+        const SymFrame& f = fs[d];
+        PutUvarint(&frames, pc | (static_cast<uint64_t>(d & 0xff) << 48));
+        PutUvarint(&frames, StringIdSlow(f.function, nullptr));
+        PutUvarint(&frames, f.file.empty() ? 0 : StringIdSlow(f.file, nullptr));
+        PutUvarint(&frames, f.line);
+      }
     }
+    PutUvarint(&body, id);
+    PutUvarint(&body, n);
+    body += frames;
     out.push_back(static_cast<char>(static_cast<uint8_t>(EventType::kStack) | (3 << 6)));
     PutUvarint(&out, body.size());
     out += body;

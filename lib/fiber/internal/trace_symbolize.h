@@ -10,14 +10,15 @@
 namespace tracetool::fiber::internal {
 
 struct SymFrame {
-  std::string function;  // Demangled; "?" when unknown. For inlined code: the inlined function.
+  std::string function;  // Demangled; "?" when unknown.
   std::string file;      // Source file, "" when unknown.
   uint64_t line = 0;
 };
 
 // Symbolize() maps each PC (already adjusted to lie inside its call instruction) of this
-// process to function, file and line. Unknown PCs get function "?" (never an error).
-std::unordered_map<uintptr_t, SymFrame> Symbolize(const std::vector<uintptr_t>& pcs);
+// process to its frames, innermost first: more than one when the PC is in inlined code. Unknown
+// PCs get one frame with function "?" (never an error).
+std::unordered_map<uintptr_t, std::vector<SymFrame>> Symbolize(const std::vector<uintptr_t>& pcs);
 
 }  // namespace tracetool::fiber::internal
 
