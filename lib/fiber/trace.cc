@@ -1097,6 +1097,11 @@ using format::EventType;
 
 namespace {
 std::atomic<uint64_t> task_ids{0};
+std::atomic<bool> annotation_stacks{true};
+
+uint64_t AnnotStack(void* fp) {
+  return annotation_stacks.load(std::memory_order_relaxed) ? internal::StackFrom(fp) : 0;
+}
 
 // The P of the calling fiber if it may write annotations (a fiber announced in this trace).
 internal::P* AnnotP() {
@@ -1113,7 +1118,7 @@ std::pair<Context, Task> NewTask(const Context& ctx, std::string_view type) {
   if (IsEnabled()) {
     if (internal::P* pp = AnnotP()) {
       internal::Emit(&pp->trace, pp->id, EventType::kUserTaskCreate, internal::Ticks(),
-                     {id, ctx.task_id(), internal::StringId(type)}, internal::StackFrom(fp));
+                     {id, ctx.task_id(), internal::StringId(type)}, AnnotStack(fp));
     }
   }
   return {Context(id), Task(id)};
@@ -1125,7 +1130,7 @@ void Task::End() {
   if (id == 0 || !IsEnabled()) return;
   if (internal::P* pp = AnnotP()) {
     internal::Emit(&pp->trace, pp->id, EventType::kUserTaskEnd, internal::Ticks(), {id},
-                   internal::StackFrom(fp));
+                   AnnotStack(fp));
   }
 }
 
@@ -1135,7 +1140,7 @@ Region StartRegion(const Context& ctx, std::string_view type) {
   internal::P* pp = AnnotP();
   if (pp == nullptr) return Region();
   internal::Emit(&pp->trace, pp->id, EventType::kUserRegion, internal::Ticks(),
-                 {ctx.task_id(), 0, internal::StringId(type)}, internal::StackFrom(fp));
+                 {ctx.task_id(), 0, internal::StringId(type)}, AnnotStack(fp));
   return Region(ctx.task_id(), type);
 }
 
@@ -1145,7 +1150,7 @@ void Region::EndSlow() {
   if (!IsEnabled()) return;
   if (internal::P* pp = AnnotP()) {
     internal::Emit(&pp->trace, pp->id, EventType::kUserRegion, internal::Ticks(),
-                   {task_, 1, internal::StringId(type_)}, internal::StackFrom(fp));
+                   {task_, 1, internal::StringId(type_)}, AnnotStack(fp));
   }
 }
 
@@ -1154,9 +1159,11 @@ void LogAt(void* fp, const Context& ctx, std::string_view category, std::string_
   internal::P* pp = AnnotP();
   if (pp == nullptr) return;
   internal::Emit(&pp->trace, pp->id, EventType::kUserLog, internal::Ticks(),
-                 {ctx.task_id(), internal::StringId(category)}, internal::StackFrom(fp), message);
+                 {ctx.task_id(), internal::StringId(category)}, AnnotStack(fp), message);
 }
 }  // namespace
+
+void SetAnnotationStacks(bool on) { annotation_stacks.store(on, std::memory_order_relaxed); }
 
 void Log(const Context& ctx, std::string_view category, std::string_view message) {
   if (!IsEnabled()) return;

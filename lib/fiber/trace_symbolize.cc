@@ -73,7 +73,7 @@ std::vector<SymFrame> InlineFrames(Dwfl_Module* mod, Dwarf_Addr pc, const SymFra
     const int tag = dwarf_tag(&scopes[i]);
     if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
     cur.function = DieName(&scopes[i]);
-    if (cur.function.empty()) cur.function = "?";
+    if (cur.function.empty()) cur.function.assign(1, '?');  // Not = "?": GCC 12 -O3 -Wrestrict false positive.
     out.push_back(cur);
     if (tag == DW_TAG_subprogram) break;
     // The caller's location is this inlined call's site.
@@ -145,7 +145,7 @@ std::unordered_map<uintptr_t, std::vector<SymFrame>> Symbolize(const std::vector
         frames.push_back(f);
       }
     } else {
-      f.function = "?";
+      f.function.assign(1, '?');
       frames.push_back(f);
     }
     out.emplace(pc, std::move(frames));
