@@ -147,6 +147,7 @@ struct Counters {
   std::atomic<uint64_t> spin_iterations{0};
   std::atomic<uint64_t> stw_pauses{0};
   std::atomic<uint64_t> gc_allocs{0};
+  std::atomic<int> in_long_syscall{0};  // Fibers inside a 50 ms system call right now.
 };
 
 // Channels: producer -> 4 workers -> collector, closed in order at shutdown.
@@ -376,19 +377,24 @@ void SyscallSleepSpin(const std::atomic<bool>& stop, Counters* c, fiber::WaitGro
       wg->Done();
     });
   }
-  // One long blocking call at a time (20 ms): what -pprof=syscall shows, and a fiber that is
-  // inside a system call whenever a trace starts (GoInSyscall).
-  wg->Add(1);
-  fiber::Go([&stop, c, wg] {
-    while (!stop.load()) {
-      fiber::Syscall([] {
-        struct timespec ts {0, 20 * 1000 * 1000};
-        nanosleep(&ts, nullptr);
-      });
-      c->syscalls.fetch_add(1, std::memory_order_relaxed);
-    }
-    wg->Done();
-  });
+  // Long blocking calls (50 ms): what -pprof=syscall shows, and fibers that are inside a
+  // system call whenever a trace starts (GoInSyscall).
+  for (int i = 0; i < 3; i++) {
+    wg->Add(1);
+    fiber::Go([&stop, c, wg, i] {
+      fiber::SleepFor(std::chrono::milliseconds(3 + 7 * i));  // Staggered, not in lock step.
+      while (!stop.load()) {
+        fiber::Syscall([c, i] {
+          c->in_long_syscall.fetch_add(1);
+          struct timespec ts {0, (50 + 3 * i) * 1000 * 1000};
+          nanosleep(&ts, nullptr);
+          c->in_long_syscall.fetch_sub(1);
+        });
+        c->syscalls.fetch_add(1, std::memory_order_relaxed);
+      }
+      wg->Done();
+    });
+  }
   for (int i = 0; i < 8; i++) {
     wg->Add(1);
     fiber::Go([&stop, c, wg, i] {
@@ -557,6 +563,13 @@ int main(int argc, char** argv) {
     if (!flags.trace.empty()) {
       const auto wait = std::min(flags.trace_after, flags.duration / 2);
       fiber::SleepFor(wait);
+      // Start while a fiber is inside a long system call (the trace then shows GoInSyscall),
+      // waiting at most another quarter of the run for one (a loaded machine starts them late).
+      const auto give_up = fiber::Clock::now() + flags.duration / 4;
+      while (flags.Has("syscall") && c.in_long_syscall.load() == 0 &&
+             fiber::Clock::now() < give_up) {
+        fiber::SleepFor(1ms);
+      }
       trace_err = fiber::trace::StartFile(flags.trace);
       if (trace_err != 0) {
         fprintf(stderr, "fiberload: --trace=%s: %s\n", flags.trace.c_str(), strerror(trace_err));
