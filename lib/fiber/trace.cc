@@ -127,7 +127,9 @@ Session* session = nullptr;        // Valid from Start to the end of Stop.
 trace::StopResult last_result;     // Guarded by the state machine (written in kStopping).
 
 std::mutex pool_mu;
-std::vector<TraceBuf*> pool;       // Guarded by pool_mu.
+// Free batches, guarded by pool_mu. Never destroyed: batches stay reachable (no leak reports)
+// and a trace finishing during exit still has a pool.
+std::vector<TraceBuf*>& pool = *new std::vector<TraceBuf*>();
 
 TraceBuf* AllocBuf() {
   {
