@@ -371,7 +371,9 @@ TEST(FiberTrace, StartStopRepeatedlyFromSeveralThreads) {
             int v = j;
             c.Send(v);
           } else if (i == 1) {
-            c.Recv();
+            while (c.Recv()) {  // Until closed: the sender may be blocked on a full buffer.
+            }
+            break;
           } else if (i == 2) {
             m.Lock();
             fiber::Yield();
