@@ -124,7 +124,17 @@ struct Session {
   int64_t ns_start = 0;
 };
 Session* session = nullptr;        // Valid from Start to the end of Stop.
-trace::StopResult last_result;     // Guarded by the state machine (written in kStopping).
+std::mutex result_mu;
+trace::StopResult last_result;     // Guarded by result_mu.
+
+void SetLastResult(const trace::StopResult& r) {
+  std::lock_guard<std::mutex> l(result_mu);
+  last_result = r;
+}
+trace::StopResult LastResult() {
+  std::lock_guard<std::mutex> l(result_mu);
+  return last_result;
+}
 
 std::mutex pool_mu;
 // Free batches, guarded by pool_mu. Never destroyed: batches stay reachable (no leak reports)
@@ -1085,7 +1095,7 @@ bool CasState(State from, State to) {
 void TraceRuntimeExit() {
   if (!CasState(State::kOn, State::kStopping)) return;
   CloseAndFlush(nullptr);
-  last_result = Finish();
+  SetLastResult(Finish());
   state.store(static_cast<uint32_t>(State::kOff));
 }
 
@@ -1244,7 +1254,7 @@ StopResult Stop() {
   for (;;) {
     if (CasState(State::kOn, State::kStopping)) break;
     const auto s = static_cast<State>(internal::state.load());
-    if (s == State::kOff) return internal::last_result;
+    if (s == State::kOff) return internal::LastResult();
     // Starting or stopping elsewhere: wait for it to settle.
     if (fiber::InFiber()) {
       fiber::Yield();
@@ -1254,11 +1264,11 @@ StopResult Stop() {
   }
   StopResult r;
   if (!internal::RuntimeRunning()) {
-    r = internal::last_result;
+    r = internal::LastResult();
   } else {
     r = internal::OnFiber<StopResult>([] { return internal::StopOnFiber(); });
   }
-  internal::last_result = r;
+  internal::SetLastResult(r);
   internal::state.store(static_cast<uint32_t>(State::kOff));
   return r;
 }
