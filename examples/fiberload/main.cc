@@ -1,10 +1,11 @@
 // fiberload: a mixed workload for lib/fiber that exercises every kind of blocking the runtime
 // knows (channels, select with timers, Mutex/RWMutex/Cond, WaitGroup, TCP on loopback,
 // Syscall() hand-off, sleeps, preemption of a CPU-bound fiber, stop-the-world pauses and
-// GC hooks driven by a toy collector). It is the program the tracer issue will use to write
-// the demo trace.
+// GC hooks driven by a toy collector). With --trace=FILE it writes a Go 1.19 execution trace
+// of the run, in which every event type the runtime emits appears (tests/fibertrace checks).
 //
 //   fiberload --duration=2s --procs=2
+//   fiberload --duration=300ms --procs=2 --trace=out.trace && tracetool -d out.trace
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@
 #include "lib/fiber/net.h"
 #include "lib/fiber/profiling.h"
 #include "lib/fiber/sync.h"
+#include "lib/fiber/trace.h"
 
 namespace {
 
@@ -40,17 +42,22 @@ using namespace std::chrono_literals;
 constexpr const char* kUsage =
     "usage: fiberload [--duration=D] [--procs=N] [--loads=LIST] [--stack=BYTES] [--quiet]\n"
     "                 [--debug-addr=HOST:PORT]\n"
+    "                 [--trace=FILE [--trace-after=D]]\n"
     "\n"
     "Runs a mixed lib/fiber workload for D (default 2s; units ms, s, m) on N Ps\n"
     "(default: $TT_FIBER_PROCS, $GOMAXPROCS, or the CPU count) and prints what ran.\n"
     "LIST is a comma-separated subset of pipeline,select,sync,net,syscall,stw,gc (default: all).\n"
     "--debug-addr serves /debug/pprof/ (and /debug/fiber/metrics) there while it runs, with\n"
     "block and mutex profiling on; GODEBUG=schedtrace=1000,gctrace=1 etc. work as in Go.\n"
+    "--trace=FILE writes a Go 1.19 execution trace of the run to FILE, starting D after the\n"
+    "loads (--trace-after, default 20ms, so that fibers blocked or in system calls exist when\n"
+    "it starts) and stopping when they are stopped.\n"
     "\n"
     "examples:\n"
     "  fiberload --duration=2s --procs=2\n"
     "  fiberload --duration=500ms --procs=1 --quiet\n"
-    "  fiberload --duration=30s --debug-addr=127.0.0.1:6060\n";
+    "  fiberload --duration=30s --debug-addr=127.0.0.1:6060\n"
+    "  fiberload --duration=300ms --procs=2 --trace=out.trace\n";
 
 struct Flags {
   std::chrono::nanoseconds duration = 2s;
@@ -59,6 +66,8 @@ struct Flags {
   bool quiet = false;
   std::string debug_addr;
   std::string loads = "pipeline,select,sync,net,syscall,stw,gc";
+  std::string trace;
+  std::chrono::nanoseconds trace_after = 20ms;
   bool Has(std::string_view load) const { return loads.find(load) != std::string::npos; }
 };
 
@@ -112,6 +121,14 @@ int ParseFlags(int argc, char** argv, Flags* f) {
                 static_cast<int>(p->size()), p->data());
         return 2;
       }
+    } else if (auto t = value("--trace")) {
+      f->trace = std::string(*t);
+    } else if (auto ta = value("--trace-after")) {
+      if (!ParseDuration(*ta, &f->trace_after)) {
+        fprintf(stderr, "fiberload: bad --trace-after %.*s (want e.g. 20ms)\n",
+                static_cast<int>(ta->size()), ta->data());
+        return 2;
+      }
     } else if (auto l = value("--loads")) {
       f->loads = std::string(*l);
     } else if (auto d = value("--debug-addr")) {
@@ -139,6 +156,7 @@ struct Counters {
   std::atomic<uint64_t> spin_iterations{0};
   std::atomic<uint64_t> stw_pauses{0};
   std::atomic<uint64_t> gc_allocs{0};
+  std::atomic<int> in_long_syscall{0};  // Fibers inside a 50 ms system call right now.
 };
 
 // Channels: producer -> 4 workers -> collector, closed in order at shutdown.
@@ -188,6 +206,24 @@ void SelectLoop(fiber::Chan<int>* quit, Counters* c, fiber::WaitGroup* wg) {
       if (k == 2) break;
       if (k == 1) {
         c->select_ticks.fetch_add(1, std::memory_order_relaxed);
+        // A task per tick that spans two fibers: a region here, a nested region and a log in
+        // a helper fiber, ended when the helper is done.
+        auto [ctx, task] = fiber::trace::NewTask(fiber::trace::Background(), "tick");
+        auto helper_done = std::make_shared<fiber::Chan<int>>(1);
+        fiber::trace::WithRegion(ctx, "tick.dispatch", [&, ctx = ctx] {
+          fiber::Go([ctx, helper_done] {
+            fiber::trace::Region outer = fiber::trace::StartRegion(ctx, "tick.work");
+            fiber::trace::WithRegion(ctx, "tick.inner", [&] {
+              fiber::trace::Logf(ctx, "tick", "helper on fiber %llu",
+                                 static_cast<unsigned long long>(fiber::CurrentFiberId()));
+            });
+            outer.End();
+            int one = 1;
+            helper_done->Send(one);
+          });
+        });
+        helper_done->Recv();
+        task.End();
         int v = 1;
         data->TrySend(v);
       }
@@ -350,6 +386,24 @@ void SyscallSleepSpin(const std::atomic<bool>& stop, Counters* c, fiber::WaitGro
       wg->Done();
     });
   }
+  // Long blocking calls (50 ms): what -pprof=syscall shows, and fibers that are inside a
+  // system call whenever a trace starts (GoInSyscall).
+  for (int i = 0; i < 3; i++) {
+    wg->Add(1);
+    fiber::Go([&stop, c, wg, i] {
+      fiber::SleepFor(std::chrono::milliseconds(3 + 7 * i));  // Staggered, not in lock step.
+      while (!stop.load()) {
+        fiber::Syscall([c, i] {
+          c->in_long_syscall.fetch_add(1);
+          struct timespec ts {0, (50 + 3 * i) * 1000 * 1000};
+          nanosleep(&ts, nullptr);
+          c->in_long_syscall.fetch_sub(1);
+        });
+        c->syscalls.fetch_add(1, std::memory_order_relaxed);
+      }
+      wg->Done();
+    });
+  }
   for (int i = 0; i < 8; i++) {
     wg->Add(1);
     fiber::Go([&stop, c, wg, i] {
@@ -381,10 +435,14 @@ void StwLoad(const std::atomic<bool>& stop, Counters* c, fiber::WaitGroup* wg) {
   wg->Add(1);
   fiber::Go([&stop, c, wg] {
     while (!stop.load()) {
-      fiber::SleepFor(50ms);
+      fiber::SleepFor(40ms);
       fiber::StopTheWorld("fiberload pause");
       c->stw_pauses.fetch_add(1, std::memory_order_relaxed);
       fiber::StartTheWorld();
+      // GOMAXPROCS up and back down once per pause (the trace's Gomaxprocs events).
+      const int n = fiber::SetProcs(fiber::Procs() + 1);
+      fiber::Yield();
+      fiber::SetProcs(n);
     }
     wg->Done();
   });
@@ -407,12 +465,19 @@ class ToyCollector : public fiber::Collector {
     cursor_ = 0;
   }
   bool MarkSome(size_t budget) override {
-    std::lock_guard<std::mutex> l(mu_);
-    for (size_t scanned = 0; cursor_ < objs_.size() && scanned < budget; cursor_++) {
-      scanned += objs_[cursor_].size;
-      objs_[cursor_].marked = objs_[cursor_].live;
+    bool done;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (size_t scanned = 0; cursor_ < objs_.size() && scanned < budget; cursor_++) {
+        scanned += objs_[cursor_].size;
+        objs_[cursor_].marked = objs_[cursor_].live;
+      }
+      done = cursor_ == objs_.size();
     }
-    return cursor_ == objs_.size();
+    // The background worker's slices are long enough to let others run (assisting fibers
+    // then wait for the mark lock: GoBlockGC in a trace). Never yield holding mu_.
+    if (budget >= 64 * 1024 && !done) fiber::Yield();
+    return done;
   }
   size_t FinishMark() override {
     std::lock_guard<std::mutex> l(mu_);
@@ -491,6 +556,7 @@ int main(int argc, char** argv) {
   ToyCollector heap;
   fiber::HeapStats heap_stats;
   int rc = 0;
+  bool trace_failed = false;
   fiber::Run(opts, [&] {
     procs = fiber::Procs();
     std::unique_ptr<fiber::debug::Server> debug_server;
@@ -517,10 +583,39 @@ int main(int argc, char** argv) {
     if (flags.Has("syscall")) SyscallSleepSpin(stop, &c, &wg);
     if (flags.Has("stw")) StwLoad(stop, &c, &wg);
     if (flags.Has("gc")) GcLoad(stop, &c, &wg, &heap);
-    fiber::SleepFor(flags.duration);
+    int trace_err = 0;
+    if (!flags.trace.empty()) {
+      const auto wait = std::min(flags.trace_after, flags.duration / 2);
+      fiber::SleepFor(wait);
+      // Start while a fiber is inside a long system call (the trace then shows GoInSyscall),
+      // waiting at most another quarter of the run for one (a loaded machine starts them late).
+      const auto give_up = fiber::Clock::now() + flags.duration / 4;
+      while (flags.Has("syscall") && c.in_long_syscall.load() == 0 &&
+             fiber::Clock::now() < give_up) {
+        fiber::SleepFor(1ms);
+      }
+      trace_err = fiber::trace::StartFile(flags.trace);
+      if (trace_err != 0) {
+        fprintf(stderr, "fiberload: --trace=%s: %s\n", flags.trace.c_str(), strerror(trace_err));
+      }
+      // A fiber that blocks forever (GoStop in a trace); discarded when main returns.
+      fiber::Go([] { fiber::Select({}); });
+      fiber::SleepFor(flags.duration - wait);
+    } else {
+      fiber::SleepFor(flags.duration);
+    }
     stop.store(true);
     quit.Close();
     wg.Wait();
+    if (!flags.trace.empty() && trace_err == 0) {
+      const fiber::trace::StopResult r = fiber::trace::Stop();
+      if (!r.ok()) {
+        fprintf(stderr, "fiberload: --trace=%s: %s\n", flags.trace.c_str(), r.message.c_str());
+        trace_failed = true;
+      }
+    } else if (trace_err != 0) {
+      trace_failed = true;
+    }
     heap_stats = fiber::ReadHeapStats();
     debug_server.reset();  // Stop serving before the runtime goes away.
   });
@@ -549,5 +644,5 @@ int main(int argc, char** argv) {
            st.fibers_created, st.ms, st.steals, st.syscall_retakes, st.preempt_requests,
            st.leaked_last_run);
   }
-  return 0;
+  return trace_failed ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 #include "lib/fiber/fiber.h"
 #include "lib/fiber/internal/obs.h"
 #include "lib/fiber/internal/runtime2.h"
+#include "lib/fiber/internal/trace.h"
 #include "lib/fiber/sync.h"
 
 namespace tracetool::fiber {
@@ -75,6 +76,8 @@ void BgCycle(Collector* c) {
   info.gogc = s.options.gogc;
   info.procs = Procs();
   info.forced = s.forced.exchange(false);
+  if (internal::TraceOn()) internal::TraceGCStart();
+  if (internal::TraceOn()) internal::TraceGCSTWStart(1);
   StopTheWorld("GC sweep termination");
   s.stw_pauses.fetch_add(1);
   s.mark_done.store(false);
@@ -84,6 +87,7 @@ void BgCycle(Collector* c) {
   info.t_mark = internal::Nanotime();
   info.pause1_ns = info.t_mark - info.t_sweep_term;
   const int64_t assist0 = internal::Obs().gc_assist_ns.load();
+  if (internal::TraceOn()) internal::TraceGCSTWDone();
 
   for (;;) {
     const int64_t t0 = internal::Nanotime();
@@ -95,6 +99,7 @@ void BgCycle(Collector* c) {
 
   info.t_mark_term = internal::Nanotime();
   info.heap1 = static_cast<uint64_t>(std::max<int64_t>(0, s.heap_alloc.load()));
+  if (internal::TraceOn()) internal::TraceGCSTWStart(0);
   StopTheWorld("GC mark termination");
   s.stw_pauses.fetch_add(1);
   size_t marked = c->FinishMark();
@@ -122,8 +127,13 @@ void BgCycle(Collector* c) {
   info.assist_ns = internal::Obs().gc_assist_ns.load() - assist0;
   info.heap2 = marked;
   info.goal = info.trigger = s.heap_goal.load();
+  if (internal::TraceOn()) internal::TraceGCSTWDone();
+  if (internal::TraceOn()) internal::TraceGCDone();
+  if (internal::TraceOn()) internal::TraceHeap(s.heap_alloc.load(), s.heap_goal.load());
 
+  if (internal::TraceOn()) internal::TraceGCSweepStart();
   const size_t freed = c->Sweep();
+  if (internal::TraceOn()) internal::TraceGCSweepDone(freed + marked, freed);
   int64_t cur = s.heap_alloc.load();
   while (!s.heap_alloc.compare_exchange_weak(
       cur, std::max<int64_t>(0, cur - static_cast<int64_t>(freed)))) {
@@ -131,6 +141,7 @@ void BgCycle(Collector* c) {
   info.t_end = internal::Nanotime();
   internal::ObsGcCycle(info);
   s.phase.store(static_cast<uint32_t>(Phase::kOff));
+  if (internal::TraceOn()) internal::TraceHeap(s.heap_alloc.load(), 0);
   s.done_mu.Lock();
   s.cycles.fetch_add(1);
   s.done_cv.Broadcast();
@@ -186,6 +197,7 @@ void NoteAlloc(size_t bytes) {
   } else if (phase == Phase::kMark && InFiber() && !s.mark_done.load()) {
     s.assists.fetch_add(1);
     const int64_t t0 = internal::Nanotime();
+    internal::TraceAssistScope assist;  // GCMarkAssistStart/Done; a park in it is GoBlockGC.
     MarkWork(c, bytes);  // gcAssistAlloc: pay for the allocation with mark work.
     internal::ObsGcAssist(internal::Nanotime() - t0);
   }
@@ -203,6 +215,7 @@ void NoteFree(size_t bytes) {
 void GC() {
   GcState& s = State();
   if (s.collector.load() == nullptr) return;
+  internal::TraceBlockAsScope as_block(format::EventType::kGoBlock);  // Go's GC() wait: GoBlock.
   // Wait out a cycle already in progress: it started before this call.
   s.done_mu.Lock();
   while (static_cast<Phase>(s.phase.load()) != Phase::kOff) s.done_cv.Wait();

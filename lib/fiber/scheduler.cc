@@ -71,6 +71,7 @@
 #include "lib/fiber/internal/obs.h"
 #include "lib/fiber/internal/runtime2.h"
 #include "lib/fiber/profiling.h"
+#include "lib/fiber/internal/trace.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TT_ASAN 1
@@ -413,11 +414,13 @@ void AcquireP(M* m, P* pp) {
   m->p = pp;
   pp->m = m;
   pp->status.store(static_cast<uint32_t>(PStatus::kRunning), std::memory_order_release);
+  if (TraceOn()) TraceProcStart(m, pp);
 }
 
 P* ReleaseP(M* m) {
   P* pp = m->p;
   TT_FIBER_CHECK(pp != nullptr);
+  if (TraceOn()) TraceProcStop(pp);
   pp->m = nullptr;
   pp->curg.store(nullptr, std::memory_order_release);
   m->p = nullptr;
@@ -842,6 +845,7 @@ G* HandleAction(M* m, G* gp) {
   const MAction action = m->action;
   m->action = MAction::kNone;
   m->curg = nullptr;
+  if (TraceOn()) gp->trace.preempt = action == MAction::kPreempt;
   if (m->p) m->p->curg.store(nullptr, std::memory_order_release);
   switch (action) {
     case MAction::kPark: {
@@ -1150,9 +1154,11 @@ void ProcResize(M* m, int32_t nprocs) {
   }
   sched.gomaxprocs.store(nprocs);
   if (m && m->p && m->p->id >= nprocs) {
+    P* oldp = m->p;
     m->p->m = nullptr;
     m->p = nullptr;
     AcquireP(m, sched.allp[0].load());
+    if (TraceOn()) TraceProcMove(m->curg, m, oldp, m->p);
   } else if (m && m->p) {
     m->p->status.store(static_cast<uint32_t>(PStatus::kRunning));
   }
@@ -1170,6 +1176,7 @@ void StopTheWorldWithSema(M* m) {
     P* pp = sched.allp[i].load();
     uint32_t s = static_cast<uint32_t>(PStatus::kSyscall);
     if (pp->status.compare_exchange_strong(s, static_cast<uint32_t>(PStatus::kGcstop))) {
+      if (TraceOn()) TraceSysBlock(pp);
       sched.stopwait--;
     }
   }
@@ -1268,6 +1275,7 @@ int Retake(int64_t now) {
       sched.allplock.Release();
       uint32_t expect = static_cast<uint32_t>(PStatus::kSyscall);
       if (pp->status.compare_exchange_strong(expect, static_cast<uint32_t>(PStatus::kIdle))) {
+        if (TraceOn()) TraceSysBlock(pp);  // Before syscalltick moves (see trace.cc).
         n++;
         pp->syscalltick.fetch_add(1, std::memory_order_relaxed);
         stat_retakes.fetch_add(1, std::memory_order_relaxed);
@@ -1397,10 +1405,19 @@ G* MustGetG() {
 }
 
 void CasGStatus(G* gp, GStatus from, GStatus to) {
-  // The tracer (next issue) emits its transition event here, and only here.
+  // The tracer emits its transition event here, and only here (trace.cc). Without a P the CAS
+  // and its event must be atomic with respect to a trace start, so the tracer runs that CAS.
   uint32_t expect = static_cast<uint32_t>(from);
-  if (!gp->atomicstatus.compare_exchange_strong(expect, static_cast<uint32_t>(to),
-                                                std::memory_order_acq_rel)) {
+  M* m = tls_m;
+  bool ok;
+  if (m == nullptr || m->p == nullptr) {
+    ok = TraceCasGStatusNoP(gp, from, to, &expect);
+  } else {
+    ok = gp->atomicstatus.compare_exchange_strong(expect, static_cast<uint32_t>(to),
+                                                  std::memory_order_acq_rel);
+    if (ok && TraceOn()) TraceGStatus(gp, from, to);
+  }
+  if (!ok) {
     char msg[160];
     snprintf(msg, sizeof(msg), "casgstatus: fiber %" PRIu64 " bad transition %s -> %s (is %s)",
              gp->goid.load(), GStatusName(from).data(), GStatusName(to).data(),
@@ -1409,6 +1426,14 @@ void CasGStatus(G* gp, GStatus from, GStatus to) {
   }
   ObsStatus(gp, from, to);
 }
+
+void ForEachG(void (*fn)(G* gp, void* arg), void* arg) {
+  LockGuard g(&sched.glock);
+  for (G* gp : sched.allgs) fn(gp, arg);
+}
+int32_t TraceGomaxprocsNow() { return sched.gomaxprocs.load(); }
+P* TraceAllP(int32_t i) { return i >= 0 && i < kMaxProcs ? sched.allp[i].load() : nullptr; }
+bool RuntimeRunning() { return sched.running.load(); }
 
 bool ParkUnlock(G*, void* lock) {
   static_cast<Lock*>(lock)->Release();
@@ -1641,6 +1666,7 @@ int Run(const Options& options, std::function<void()> main) {
   }
   sched.sysmon_note.Wakeup();
   sched.sysmon.join();
+  internal::TraceRuntimeExit();  // A trace still running ends with the runtime.
   internal::ObsRunEnd();
 
   // Tear down: the world is gone; free everything.
@@ -1773,6 +1799,7 @@ void EnterSyscall() {
     uint32_t expect = static_cast<uint32_t>(PStatus::kSyscall);
     if (sched.gcwaiting.load() &&
         pp->status.compare_exchange_strong(expect, static_cast<uint32_t>(PStatus::kGcstop))) {
+      if (internal::TraceOn()) internal::TraceSysBlock(pp);
       if (--sched.stopwait == 0) sched.stopnote.Wakeup();
     }
   }
@@ -1839,6 +1866,7 @@ int SetProcs(int n) {
   const int old = sched.gomaxprocs.load();
   internal::StopTheWorldWithSema(GetM());
   internal::StartTheWorldWithSema(GetM(), n);
+  if (internal::TraceOn() && n != old) internal::TraceGomaxprocs(n);
   sched.stw_active.store(false);
   return old;
 }

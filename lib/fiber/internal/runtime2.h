@@ -13,6 +13,7 @@
 #include "lib/fiber/fiber.h"
 #include "lib/fiber/internal/context.h"
 #include "lib/fiber/internal/lock.h"
+#include "lib/fiber/internal/trace.h"
 
 namespace tracetool::fiber::internal {
 
@@ -64,6 +65,7 @@ struct G {
   uint32_t obs_tick = 0;
   int64_t obs_runnable_since = 0;
   void* obs_ancestors = nullptr;
+  GTrace trace;                            // The tracer's state (internal/trace.h).
 };
 
 // A bounded single-producer multi-consumer ring of runnable Gs (Go's p.runq): the owner P puts
@@ -91,6 +93,7 @@ struct P {
   int32_t gfree_count = 0;                  // Owner only.
   std::atomic<int64_t> obs_idle_since{0};   // When it went idle (internal/obs.h); 0: not idle.
 
+  PTrace trace;                             // The tracer's batch and state (internal/trace.h).
   // Sysmon's private view (Go's sysmontick).
   uint32_t sysmon_schedtick = 0;
   int64_t sysmon_schedwhen = 0;

@@ -1,0 +1,1284 @@
+// The execution tracer: Go 1.19-format trace events from the fiber scheduler.
+//
+// Design note (STYLE.md P9).
+//
+// Where events come from. Every G status change goes through CasGStatus(), which calls
+// TraceGStatus(): the transition says which event it is (kDead->kRunnable GoCreate,
+// kRunnable->kRunning GoStart, kRunning->kWaiting one of GoBlock*/GoSleep/GoStop by wait reason,
+// kWaiting->kRunnable GoUnblock, kRunning->kSyscall GoSysCall, ...). The few events that are not
+// G transitions have one-line hooks where the runtime does the thing: AcquireP/ReleaseP
+// (ProcStart/ProcStop), the three places a P is taken from a fiber in a system call
+// (GoSysBlock), SetProcs (Gomaxprocs), gc.cc (GC*, Heap*, mark assists).
+//
+// Buffers. Each P owns a 64 KiB batch (PTrace::buf), written only by whoever owns the P, so the
+// hot path takes no lock: a timestamp (rdtsc on x86-64: clock_gettime costs 45 ns on this kind
+// of VM), a few varints, done. A full batch goes to the writer thread's queue, and a new batch
+// starts with a batch header (P id, time). Events of threads without a P (netpoll injection,
+// the syscall-exit slow path, foreign threads) go to one global batch with P = -1 under
+// global_lock. The writer thread hands batches to the user's Writer; if the queue holds more
+// than kMaxQueuedBytes (a slow sink) or the sink failed, batches are dropped and counted: the
+// program never waits for the sink, and Stop() reports what was lost.
+//
+// Consistency with Go's validator (spec §4.4). Start and Stop stop the world (as Go's
+// StartTrace/StopTrace do), so only the caller holds a P while the trace announces every live
+// fiber (GoCreate + GoWaiting/GoInSyscall) or closes every open slice (GoSched, ProcStop).
+// Transitions on P-less threads cannot be stopped that way, so they run their CAS and event
+// under global_lock (TraceCasGStatusNoP), with a Dekker handshake (nop_inflight) that lets a
+// starting trace wait out a CAS that decided "tracing is off" a moment before.
+// System calls follow Go: GoSysCall when entering; the thread that takes the P away writes
+// GoSysBlock + ProcStop into that P's batch; the fiber, when it returns without its P, waits
+// until that was written (GTrace::sys state 3) before it writes GoSysExit, so the exit never
+// precedes the block in time.
+//
+// Stacks are return-address chains walked through frame pointers (lib/fiber and its users are
+// built with -fno-omit-frame-pointer), deduplicated by content into ids, and symbolized only at
+// Stop (trace_symbolize.cc, libdw). The stack of a parked fiber is walked from its saved context.
+//
+// Rejected: a global locked buffer (contended at 2+ Ps, and Go's per-P batches are what the
+// reader expects); lazily announcing fibers on first use instead of stopping the world (two Ps
+// can race to announce one fiber, and the announcement's time must precede every event of it);
+// clock_gettime timestamps (3x the cost of rdtsc here; a 50 ns annotation budget cannot pay 45).
+#include "lib/fiber/trace.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
+#include "lib/fiber/fiber.h"
+#include "lib/fiber/internal/context.h"
+#include "lib/fiber/internal/lock.h"
+#include "lib/fiber/internal/runtime2.h"
+#include "lib/fiber/internal/trace.h"
+#include "lib/fiber/internal/trace_symbolize.h"
+#include "lib/format/event_table.h"
+
+namespace tracetool::fiber {
+namespace internal {
+
+std::atomic<bool> trace_enabled{false};
+
+// One batch: a batch header and the events after it, as they go to the file.
+struct TraceBuf {
+  static constexpr size_t kSize = 64 * 1024 - 64;
+  size_t len = 0;
+  uint64_t events = 0;
+  uint64_t last = 0;  // Time of the last event (or of the batch header).
+  uint8_t data[kSize];
+};
+
+namespace {
+
+using trace::Writer;
+
+using format::EventType;
+
+constexpr size_t kBufSize = TraceBuf::kSize;
+constexpr size_t kMaxQueuedBytes = 64 << 20;  // Beyond this the sink is "too slow": drop.
+constexpr size_t kMaxLogMessage = 16 * 1024;  // Longer UserLog messages are truncated.
+constexpr int kMaxFrames = 64;
+
+
+enum class State : uint32_t { kOff, kStarting, kOn, kStopping };
+std::atomic<uint32_t> state{static_cast<uint32_t>(State::kOff)};
+std::atomic<uint32_t> trace_gen{0};
+std::atomic<int32_t> nop_inflight{0};
+
+Lock global_lock;   // Guards global_pt and serialises P-less transitions with Start/Stop.
+PTrace global_pt;   // P -1.
+
+// ---- Session: writer thread and results ----
+
+struct Session {
+  Writer writer;
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<TraceBuf*> queue;     // Guarded by mu.
+  std::string tail;                // Meta records written last. Guarded by mu.
+  size_t queued_bytes = 0;         // Guarded by mu.
+  bool closing = false;            // Guarded by mu.
+  int error = 0;                   // Guarded by mu.
+  uint64_t written = 0;            // Guarded by mu.
+  uint64_t lost_bytes = 0;         // Guarded by mu.
+  uint64_t lost_events = 0;        // Guarded by mu.
+  uint64_t ticks_start = 0;
+  int64_t ns_start = 0;
+};
+Session* session = nullptr;        // Valid from Start to the end of Stop.
+std::mutex result_mu;
+trace::StopResult last_result;     // Guarded by result_mu.
+
+void SetLastResult(const trace::StopResult& r) {
+  std::lock_guard<std::mutex> l(result_mu);
+  last_result = r;
+}
+trace::StopResult LastResult() {
+  std::lock_guard<std::mutex> l(result_mu);
+  return last_result;
+}
+
+std::mutex pool_mu;
+// Free batches, guarded by pool_mu. Never destroyed: batches stay reachable (no leak reports)
+// and a trace finishing during exit still has a pool.
+std::vector<TraceBuf*>& pool = *new std::vector<TraceBuf*>();
+
+TraceBuf* AllocBuf() {
+  {
+    std::lock_guard<std::mutex> l(pool_mu);
+    if (!pool.empty()) {
+      TraceBuf* b = pool.back();
+      pool.pop_back();
+      b->len = 0;
+      b->events = 0;
+      b->last = 0;
+      return b;
+    }
+  }
+  return new TraceBuf();
+}
+
+void FreeBuf(TraceBuf* b) {
+  std::lock_guard<std::mutex> l(pool_mu);
+  if (pool.size() < 64) {
+    pool.push_back(b);
+  } else {
+    delete b;
+  }
+}
+
+void Submit(TraceBuf* b) {
+  Session* s = session;
+  std::unique_lock<std::mutex> l(s->mu);
+  if (s->error != 0 || s->queued_bytes + b->len > kMaxQueuedBytes) {
+    s->lost_bytes += b->len;
+    s->lost_events += b->events;
+    l.unlock();
+    FreeBuf(b);
+    return;
+  }
+  s->queued_bytes += b->len;
+  s->queue.push_back(b);
+  l.unlock();
+  s->cv.notify_one();
+}
+
+void WriterLoop(Session* s) {
+  // A closed pipe must give EPIPE here, not kill the process.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  int rc = s->writer(format::kHeader1019.data(), format::kHeader1019.size());
+  std::unique_lock<std::mutex> l(s->mu);
+  if (rc != 0) {
+    s->error = rc;
+    s->lost_bytes += format::kHeader1019.size();
+  } else {
+    s->written += format::kHeader1019.size();
+  }
+  for (;;) {
+    s->cv.wait(l, [s] { return !s->queue.empty() || s->closing; });
+    if (s->queue.empty()) break;
+    TraceBuf* b = s->queue.front();
+    s->queue.pop_front();
+    s->queued_bytes -= b->len;
+    if (s->error == 0) {
+      l.unlock();
+      rc = s->writer(b->data, b->len);
+      l.lock();
+      if (rc != 0) {
+        s->error = rc;
+        s->lost_bytes += b->len;
+        s->lost_events += b->events;
+      } else {
+        s->written += b->len;
+      }
+    } else {
+      s->lost_bytes += b->len;
+      s->lost_events += b->events;
+    }
+    l.unlock();
+    FreeBuf(b);
+    l.lock();
+  }
+  if (!s->tail.empty()) {
+    if (s->error == 0) {
+      std::string tail = std::move(s->tail);
+      l.unlock();
+      rc = s->writer(tail.data(), tail.size());
+      l.lock();
+      if (rc != 0) {
+        s->error = rc;
+        s->lost_bytes += tail.size();
+      } else {
+        s->written += tail.size();
+      }
+    } else {
+      s->lost_bytes += s->tail.size();
+    }
+  }
+  // Drain a SIGPIPE our writes raised, so it does not outlive the mask.
+  struct timespec zero {0, 0};
+  while (sigtimedwait(&set, nullptr, &zero) > 0) {
+  }
+}
+
+// ---- Clock ----
+
+inline uint64_t Ticks() {
+#if defined(__x86_64__)
+  return __rdtsc();
+#else
+  return static_cast<uint64_t>(Nanotime());
+#endif
+}
+
+// ---- Encoding ----
+
+inline uint8_t* PutUvarint(uint8_t* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<uint8_t>(v) | 0x80;
+    v >>= 7;
+  }
+  *p++ = static_cast<uint8_t>(v);
+  return p;
+}
+
+void PutUvarint(std::string* out, uint64_t v) {
+  uint8_t tmp[10];
+  uint8_t* e = PutUvarint(tmp, v);
+  out->append(reinterpret_cast<char*>(tmp), static_cast<size_t>(e - tmp));
+}
+
+// The batch of pt with room for need bytes, started at ts if a new one is needed.
+TraceBuf* BufFor(PTrace* pt, int64_t pid, uint64_t ts, size_t need) {
+  const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
+  TraceBuf* b = pt->buf;
+  if (b != nullptr && pt->gen == gen && b->len + need <= kBufSize) return b;
+  if (b != nullptr) {
+    if (pt->gen == gen) {
+      Submit(b);
+    } else {
+      FreeBuf(b);  // Left from an older trace (cannot happen: Stop flushes every P).
+    }
+  }
+  if (pt->gen != gen) {
+    pt->running = false;
+    pt->curg = 0;
+  }
+  b = AllocBuf();
+  uint8_t* p = b->data;
+  *p++ = static_cast<uint8_t>(EventType::kBatch) | (1 << 6);
+  p = PutUvarint(p, static_cast<uint64_t>(pid));
+  p = PutUvarint(p, ts);
+  b->len = static_cast<size_t>(p - b->data);
+  b->last = ts;
+  pt->buf = b;
+  pt->gen = gen;
+  return b;
+}
+
+// Emit writes one event of type t into pt's batch. args are the event's argument slots in
+// table order; stk is used iff the type has a stack; msg only for UserLog.
+void Emit(PTrace* pt, int64_t pid, EventType t, uint64_t ts, std::initializer_list<uint64_t> args,
+          uint64_t stk = 0, std::string_view msg = {}) {
+  const format::EventSpec& spec = format::Spec(t);
+  TT_FIBER_CHECK(args.size() == spec.num_args);
+  if (msg.size() > kMaxLogMessage) msg = msg.substr(0, kMaxLogMessage);
+  const size_t need = 2 + 10 * (args.size() + 2) + (t == EventType::kUserLog ? 10 + msg.size() : 0);
+  TraceBuf* b = BufFor(pt, pid, ts, need);
+  if (ts < b->last) ts = b->last;  // Another CPU's counter a hair behind: keep deltas >= 0.
+  uint64_t vals[2 + format::kMaxArgs];
+  int k = 0;
+  vals[k++] = ts - b->last;
+  for (uint64_t a : args) vals[k++] = a;
+  if (spec.has_stack) vals[k++] = stk;
+  b->last = ts;
+  uint8_t* p = b->data + b->len;
+  if (k <= 3) {
+    *p++ = static_cast<uint8_t>(static_cast<uint8_t>(t) | ((k - 1) << 6));
+    for (int i = 0; i < k; i++) p = PutUvarint(p, vals[i]);
+  } else {
+    *p++ = static_cast<uint8_t>(static_cast<uint8_t>(t) | (3 << 6));
+    uint8_t* lenp = p++;
+    uint8_t* start = p;
+    for (int i = 0; i < k; i++) p = PutUvarint(p, vals[i]);
+    *lenp = static_cast<uint8_t>(p - start);  // <= 60 bytes: one varint byte.
+  }
+  if (t == EventType::kUserLog) {
+    p = PutUvarint(p, msg.size());
+    memcpy(p, msg.data(), msg.size());
+    p += msg.size();
+  }
+  b->len = static_cast<size_t>(p - b->data);
+  b->events++;
+}
+
+void FlushPT(PTrace* pt) {
+  if (pt->buf == nullptr) return;
+  if (pt->gen == trace_gen.load(std::memory_order_relaxed) && pt->buf->events > 0) {
+    Submit(pt->buf);
+  } else {
+    FreeBuf(pt->buf);
+  }
+  pt->buf = nullptr;
+}
+
+// ---- Strings ----
+
+struct SvHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
+Lock str_lock;
+std::unordered_map<std::string, uint64_t, SvHash, std::equal_to<>> strings;  // Guarded.
+std::vector<const std::string*> string_order;                              // Guarded.
+
+uint64_t StringIdSlow(std::string_view s, const std::string** interned) {
+  LockGuard g(&str_lock);
+  auto it = strings.find(s);
+  if (it == strings.end()) {
+    it = strings.emplace(std::string(s), string_order.size() + 1).first;
+    string_order.push_back(&it->first);
+  }
+  if (interned) *interned = &it->first;
+  return it->second;
+}
+
+// A direct-mapped per-thread cache in front of the string table, so an annotation with a type
+// it has seen costs a hash and a memcmp, not a lock.
+struct StrCacheEntry {
+  uint32_t gen = 0;
+  size_t hash = 0;
+  const std::string* s = nullptr;
+  uint64_t id = 0;
+};
+thread_local StrCacheEntry str_cache[64];
+
+uint64_t StringId(std::string_view s) {
+  if (s.empty()) return 0;
+  const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
+  const size_t h = std::hash<std::string_view>()(s);
+  StrCacheEntry& e = str_cache[h % 64];
+  if (e.gen == gen && e.hash == h && e.s->size() == s.size() &&
+      memcmp(e.s->data(), s.data(), s.size()) == 0) {
+    return e.id;
+  }
+  const std::string* interned = nullptr;
+  const uint64_t id = StringIdSlow(s, &interned);
+  e = {gen, h, interned, id};
+  return id;
+}
+
+// ---- Stacks ----
+
+Lock stk_lock;
+std::unordered_map<std::string, uint64_t, SvHash, std::equal_to<>> stacks;  // PCs bytes -> id.
+std::vector<const std::string*> stack_order;                               // Guarded.
+
+// Per-thread cache in front of the stack table, as for strings: a repeated stack costs a hash
+// and a memcmp.
+thread_local StrCacheEntry stk_cache[256];
+
+uint64_t StackId(const uintptr_t* pcs, int n) {
+  if (n <= 0) return 0;
+  std::string_view key(reinterpret_cast<const char*>(pcs), static_cast<size_t>(n) * sizeof(*pcs));
+  const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
+  // A word-wise multiplicative hash: PCs are already well spread, and this is 3x cheaper than
+  // hashing the bytes.
+  uint64_t hv = static_cast<uint64_t>(n);
+  for (int i = 0; i < n; i++) {
+    hv = (hv ^ pcs[i]) * 0x9E3779B97F4A7C15ull;
+    hv ^= hv >> 29;
+  }
+  const size_t h = static_cast<size_t>(hv);
+  StrCacheEntry& e = stk_cache[h % 256];
+  if (e.gen == gen && e.hash == h && e.s->size() == key.size() &&
+      memcmp(e.s->data(), key.data(), key.size()) == 0) {
+    return e.id;
+  }
+  LockGuard g(&stk_lock);
+  auto it = stacks.find(key);
+  if (it == stacks.end()) {
+    it = stacks.emplace(std::string(key), stack_order.size() + 1).first;
+    stack_order.push_back(&it->first);
+  }
+  e = {gen, h, &it->first, it->second};
+  return it->second;
+}
+
+struct ThreadStack {
+  uintptr_t lo = 0;
+  uintptr_t hi = 0;
+};
+thread_local ThreadStack thread_stack;
+
+ThreadStack CurrentStackBounds() {
+  if (G* gp = GetG()) {
+    const uintptr_t lo = reinterpret_cast<uintptr_t>(gp->stack.lo);
+    return {lo, lo + gp->stack.size};
+  }
+  if (thread_stack.hi == 0) {
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      void* addr = nullptr;
+      size_t size = 0;
+      pthread_attr_getstack(&attr, &addr, &size);
+      pthread_attr_destroy(&attr);
+      thread_stack.lo = reinterpret_cast<uintptr_t>(addr);
+      thread_stack.hi = thread_stack.lo + size;
+    } else {
+      thread_stack.hi = 1;  // Unknown: no stacks on this thread.
+    }
+  }
+  return thread_stack;
+}
+
+// Walks the frame-pointer chain from fp inside [lo, hi). Reads only inside that range.
+__attribute__((no_sanitize_address, no_sanitize_thread)) int WalkFrames(
+    uintptr_t fp, uintptr_t lo, uintptr_t hi, uintptr_t* pcs, int n, int max) {
+  while (n < max && fp >= lo && fp + 16 <= hi && fp % 8 == 0) {
+    const uintptr_t ret = reinterpret_cast<const uintptr_t*>(fp)[1];
+    const uintptr_t next = reinterpret_cast<const uintptr_t*>(fp)[0];
+    if (ret == 0) break;
+    pcs[n++] = ret;
+    if (next <= fp) break;
+    fp = next;
+  }
+  return n;
+}
+
+// The stack of the caller of the function whose frame is fp (an entry point's
+// __builtin_frame_address(0)).
+uint64_t StackFrom(void* fp) {
+  const ThreadStack b = CurrentStackBounds();
+  uintptr_t pcs[kMaxFrames];
+  const int n = WalkFrames(reinterpret_cast<uintptr_t>(fp), b.lo, b.hi, pcs, 0, kMaxFrames);
+  return StackId(pcs, n);
+}
+
+// The stack of a fiber that is switched out (parked, yielded): from its saved context.
+__attribute__((no_sanitize_address, no_sanitize_thread)) uint64_t StackOfParked(G* gp) {
+#if defined(__x86_64__)
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(gp->stack.lo);
+  const uintptr_t hi = lo + gp->stack.size;
+  const uintptr_t sp = reinterpret_cast<uintptr_t>(gp->context.sp);
+  if (sp < lo || sp + kFrameSize > hi) return 0;
+  uintptr_t pcs[kMaxFrames];
+  int n = 0;
+  pcs[n++] = *reinterpret_cast<const uintptr_t*>(sp + kFrameRet);
+  n = WalkFrames(*reinterpret_cast<const uintptr_t*>(sp + 48), lo, hi, pcs, n, kMaxFrames);
+  return StackId(pcs, n);
+#else
+  (void)gp;
+  return 0;
+#endif
+}
+
+// The one-frame creation stack of a fiber: where Go() was called (the start function's group).
+uint64_t StartStack(G* gp) {
+  uintptr_t pc = reinterpret_cast<uintptr_t>(gp->caller_pc);
+  if (pc == 0) pc = reinterpret_cast<uintptr_t>(&StartStack) + 1;  // Never 0 (spec §4.4 8).
+  return StackId(&pc, 1);
+}
+
+// ---- Emission helpers ----
+
+inline int64_t PidOf(P* pp) { return pp ? pp->id : -1; }
+inline PTrace* PtOf(P* pp) { return pp ? &pp->trace : &global_pt; }
+
+// The P a transition's event goes to: the current M's P, else the global batch (caller holds
+// global_lock then).
+inline P* CurP() {
+  M* m = GetM();
+  return m ? m->p : nullptr;
+}
+
+EventType BlockEvent(G* gp) {
+  if (gp->trace.block_override != 0) return static_cast<EventType>(gp->trace.block_override);
+  switch (gp->waitreason.load(std::memory_order_relaxed)) {
+    case WaitReason::kChanReceive: return EventType::kGoBlockRecv;
+    case WaitReason::kChanSend: return EventType::kGoBlockSend;
+    case WaitReason::kChanReceiveNilChan:
+    case WaitReason::kChanSendNilChan:
+    case WaitReason::kSelectNoCases: return EventType::kGoStop;
+    case WaitReason::kSelect: return EventType::kGoBlockSelect;
+    case WaitReason::kSleep: return EventType::kGoSleep;
+    case WaitReason::kSyncMutexLock:
+    case WaitReason::kSyncRWMutexRLock:
+    case WaitReason::kSyncRWMutexLock:
+    case WaitReason::kSyncWaitGroupWait: return EventType::kGoBlockSync;
+    case WaitReason::kSyncCondWait: return EventType::kGoBlockCond;
+    case WaitReason::kIOWait: return EventType::kGoBlockNet;
+    case WaitReason::kZero:
+    case WaitReason::kTimerGoroutineIdle: return EventType::kGoBlock;
+  }
+  return EventType::kGoBlock;
+}
+
+void EmitCreate(PTrace* pt, int64_t pid, G* gp, uint64_t stk) {
+  gp->trace.gen = trace_gen.load(std::memory_order_relaxed);
+  gp->trace.seq = 0;
+  gp->trace.sys.store(0, std::memory_order_relaxed);
+  Emit(pt, pid, EventType::kGoCreate, Ticks(), {gp->goid.load(std::memory_order_relaxed), StartStack(gp)},
+       stk);
+}
+
+void EmitStart(PTrace* pt, int64_t pid, G* gp) {
+  const uint64_t id = gp->goid.load(std::memory_order_relaxed);
+  Emit(pt, pid, EventType::kGoStart, Ticks(), {id, ++gp->trace.seq});
+  pt->curg = id;
+  pt->curg_g = gp;
+}
+
+// Ends the P's open slice with t (GoSched, GoBlock*, GoEnd, ...).
+void EmitSliceEnd(PTrace* pt, int64_t pid, EventType t, uint64_t stk) {
+  Emit(pt, pid, t, Ticks(), {}, stk);
+  pt->curg = 0;
+  pt->curg_g = nullptr;
+}
+
+inline uint64_t SysWord(uint32_t gen, uint64_t st) { return (static_cast<uint64_t>(gen) << 2) | st; }
+
+// The fiber returns from a system call whose P was taken: wait until the taker wrote GoSysBlock.
+// The taker is between its CAS on the P's status and this hook, a few instructions; the 1 s
+// bound only keeps a tracer bug from hanging the program.
+void AwaitSysBlocked(G* gp, uint32_t gen) {
+  const int64_t deadline = Nanotime() + 1000 * 1000 * 1000;
+  for (int spins = 0;; spins++) {
+    const uint64_t w = gp->trace.sys.load(std::memory_order_acquire);
+    if (w == SysWord(gen, 3) || (w >> 2) != gen || !TraceOn()) return;
+    if (spins > 100) {
+      sched_yield();
+      if (Nanotime() > deadline) return;
+    }
+  }
+}
+
+// pp's slice belongs to another fiber still in a system call: this one took pp by its stale
+// syscall-exit CAS (the victim's P was retaken from us, given to the victim, and the victim
+// entered a syscall on it). As Go's exitsyscallfast_reacquired does, write the victim's
+// GoSysBlock; the victim will find its P gone and write GoSysExit.
+void BlockStolenSlice(P* pp, G* thief) {
+  PTrace* pt = &pp->trace;
+  G* victim = pt->curg_g;
+  if (pt->curg == 0 || victim == nullptr || victim == thief) return;
+  const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
+  uint64_t expect = SysWord(gen, 1);
+  const bool in_sys =
+      victim->trace.sys.compare_exchange_strong(expect, SysWord(gen, 2), std::memory_order_acq_rel);
+  Emit(pt, pp->id, EventType::kGoSysBlock, Ticks(), {});
+  pt->curg = 0;
+  pt->curg_g = nullptr;
+  if (in_sys) victim->trace.sys.store(SysWord(gen, 3), std::memory_order_release);
+}
+
+}  // namespace
+
+// ---- Hooks ----
+
+void TraceGStatus(G* gp, GStatus from, GStatus to) {
+  void* fp = __builtin_frame_address(0);
+  P* pp = CurP();
+  PTrace* pt = PtOf(pp);
+  const int64_t pid = PidOf(pp);
+  const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
+  if (from == GStatus::kDead && to == GStatus::kRunnable) {
+    EmitCreate(pt, pid, gp, GetG() ? StackFrom(fp) : 0);
+    return;
+  }
+  if (gp->trace.gen != gen) return;  // Not announced in this trace (cannot happen).
+  const uint64_t id = gp->goid.load(std::memory_order_relaxed);
+  switch (to) {
+    case GStatus::kRunning:
+      if (from == GStatus::kSyscall) {
+        BlockStolenSlice(pp, gp);
+        uint64_t w = gp->trace.sys.load(std::memory_order_acquire);
+        if ((w >> 2) != gen) return;
+        // Got its own P back before anyone took it: the syscall did not block.
+        if ((w & 3) == 1 && gp->trace.sys_p == pp &&
+            gp->trace.sys.compare_exchange_strong(w, 0, std::memory_order_acq_rel)) {
+          return;
+        }
+        AwaitSysBlocked(gp, gen);
+        gp->trace.sys.store(0, std::memory_order_relaxed);
+        Emit(pt, pid, EventType::kGoSysExit, Ticks(), {id, ++gp->trace.seq, 0});
+      }
+      EmitStart(pt, pid, gp);
+      return;
+    case GStatus::kRunnable:
+      if (from == GStatus::kWaiting) {
+        Emit(pt, pid, EventType::kGoUnblock, Ticks(), {id, ++gp->trace.seq},
+             GetG() ? StackFrom(fp) : 0);
+      } else if (from == GStatus::kRunning) {
+        EmitSliceEnd(pt, pid, gp->trace.preempt ? EventType::kGoPreempt : EventType::kGoSched,
+                     StackOfParked(gp));
+        gp->trace.preempt = false;
+      } else if (from == GStatus::kSyscall) {
+        const uint64_t w = gp->trace.sys.load(std::memory_order_acquire);
+        if ((w >> 2) != gen) return;
+        AwaitSysBlocked(gp, gen);
+        gp->trace.sys.store(0, std::memory_order_relaxed);
+        Emit(pt, pid, EventType::kGoSysExit, Ticks(), {id, ++gp->trace.seq, 0});
+      }
+      return;  // kPreempted -> kRunnable: already runnable in the trace.
+    case GStatus::kPreempted:
+      EmitSliceEnd(pt, pid, EventType::kGoPreempt, StackOfParked(gp));
+      return;
+    case GStatus::kWaiting:
+      EmitSliceEnd(pt, pid, BlockEvent(gp), StackOfParked(gp));
+      return;
+    case GStatus::kDead:
+      if (from == GStatus::kRunning) EmitSliceEnd(pt, pid, EventType::kGoEnd, 0);
+      return;
+    case GStatus::kSyscall:
+      Emit(pt, pid, EventType::kGoSysCall, Ticks(), {}, StackFrom(fp));
+      gp->trace.sys_p = pp;
+      gp->trace.sys.store(SysWord(gen, 1), std::memory_order_release);
+      return;
+    default:
+      return;
+  }
+}
+
+bool TraceCasGStatusNoP(G* gp, GStatus from, GStatus to, uint32_t* seen) {
+  nop_inflight.fetch_add(1, std::memory_order_seq_cst);
+  if (!trace_enabled.load(std::memory_order_seq_cst)) {
+    const bool ok = gp->atomicstatus.compare_exchange_strong(*seen, static_cast<uint32_t>(to),
+                                                             std::memory_order_acq_rel);
+    nop_inflight.fetch_sub(1, std::memory_order_seq_cst);
+    return ok;
+  }
+  nop_inflight.fetch_sub(1, std::memory_order_seq_cst);
+  LockGuard g(&global_lock);
+  const bool ok = gp->atomicstatus.compare_exchange_strong(*seen, static_cast<uint32_t>(to),
+                                                           std::memory_order_acq_rel);
+  if (ok && TraceOn()) TraceGStatus(gp, from, to);
+  return ok;
+}
+
+void TraceProcStart(M* m, P* pp) {
+  PTrace* pt = &pp->trace;
+  const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
+  if (pt->gen == gen && pt->running) return;
+  Emit(pt, pp->id, EventType::kProcStart, Ticks(), {static_cast<uint64_t>(m->id)});
+  pt->running = true;
+  pt->curg = 0;
+}
+
+void TraceProcStop(P* pp) {
+  PTrace* pt = &pp->trace;
+  if (pt->gen != trace_gen.load(std::memory_order_relaxed) || !pt->running) return;
+  Emit(pt, pp->id, EventType::kProcStop, Ticks(), {});
+  pt->running = false;
+}
+
+void TraceSysBlock(P* pp) {
+  G* gp = pp->curg.load(std::memory_order_acquire);
+  if (gp == nullptr) return;
+  const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
+  uint64_t expect = SysWord(gen, 1);
+  if (!gp->trace.sys.compare_exchange_strong(expect, SysWord(gen, 2), std::memory_order_acq_rel)) {
+    return;
+  }
+  PTrace* pt = &pp->trace;
+  Emit(pt, pp->id, EventType::kGoSysBlock, Ticks(), {});
+  pt->curg = 0;
+  pt->curg_g = nullptr;
+  TraceProcStop(pp);
+  gp->trace.sys.store(SysWord(gen, 3), std::memory_order_release);
+}
+
+void TraceProcMove(G* gp, M* m, P* oldp, P* newp) {
+  PTrace* pt = &oldp->trace;
+  if (pt->curg != 0) EmitSliceEnd(pt, oldp->id, EventType::kGoSched, 0);
+  TraceProcStop(oldp);
+  TraceProcStart(m, newp);
+  EmitStart(&newp->trace, newp->id, gp);
+}
+
+void TraceGomaxprocs(int32_t procs) {
+  void* fp = __builtin_frame_address(0);
+  P* pp = CurP();
+  if (pp == nullptr) return;
+  Emit(&pp->trace, pp->id, EventType::kGomaxprocs, Ticks(), {static_cast<uint64_t>(procs)},
+       StackFrom(fp));
+}
+
+// ---- GC ----
+
+namespace {
+struct GcTrace {
+  uint32_t open_gen = 0;    // GCStart emitted in this session, GCDone not yet.
+  uint64_t seq = 0;         // GCStart sequence (0, 1, ... per session).
+  uint32_t seq_gen = 0;
+  uint32_t stw_gen = 0;     // GCSTWStart emitted, GCSTWDone not yet.
+  // A sweep in progress: emitted as a Start/Done pair at its end, when nothing else was
+  // written to its P in between (sweep start and done must be on one P).
+  uint32_t sweep_gen = 0;
+  P* sweep_p = nullptr;
+  uint64_t sweep_ts = 0;
+  uint64_t sweep_stk = 0;
+  uint64_t sweep_events = 0;
+  TraceBuf* sweep_buf = nullptr;
+};
+GcTrace gct;  // Written only by the GC cycle fiber (one at a time) and, world stopped, by Stop.
+std::mutex gc_mu;
+}  // namespace
+
+void TraceGCStart() {
+  void* fp = __builtin_frame_address(0);
+  P* pp = CurP();
+  if (pp == nullptr) return;
+  std::lock_guard<std::mutex> l(gc_mu);
+  const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
+  if (gct.seq_gen != gen) {
+    gct.seq_gen = gen;
+    gct.seq = 0;
+  }
+  Emit(&pp->trace, pp->id, EventType::kGCStart, Ticks(), {gct.seq++}, StackFrom(fp));
+  gct.open_gen = gen;
+}
+
+void TraceGCDone() {
+  P* pp = CurP();
+  if (pp == nullptr) return;
+  std::lock_guard<std::mutex> l(gc_mu);
+  if (gct.open_gen != trace_gen.load(std::memory_order_relaxed)) return;
+  Emit(&pp->trace, pp->id, EventType::kGCDone, Ticks(), {});
+  gct.open_gen = 0;
+}
+
+void TraceGCSTWStart(int kind) {
+  P* pp = CurP();
+  if (pp == nullptr) return;
+  std::lock_guard<std::mutex> l(gc_mu);
+  Emit(&pp->trace, pp->id, EventType::kGCSTWStart, Ticks(), {static_cast<uint64_t>(kind)});
+  gct.stw_gen = trace_gen.load(std::memory_order_relaxed);
+}
+
+void TraceGCSTWDone() {
+  P* pp = CurP();
+  if (pp == nullptr) return;
+  std::lock_guard<std::mutex> l(gc_mu);
+  if (gct.stw_gen != trace_gen.load(std::memory_order_relaxed)) return;
+  Emit(&pp->trace, pp->id, EventType::kGCSTWDone, Ticks(), {});
+  gct.stw_gen = 0;
+}
+
+void TraceGCSweepStart() {
+  void* fp = __builtin_frame_address(0);
+  P* pp = CurP();
+  if (pp == nullptr) return;
+  std::lock_guard<std::mutex> l(gc_mu);
+  gct.sweep_gen = trace_gen.load(std::memory_order_relaxed);
+  gct.sweep_p = pp;
+  gct.sweep_stk = StackFrom(fp);
+  gct.sweep_buf = pp->trace.buf;
+  gct.sweep_events = pp->trace.buf ? pp->trace.buf->events : 0;
+  gct.sweep_ts = Ticks();
+}
+
+void TraceGCSweepDone(uint64_t swept, uint64_t reclaimed) {
+  P* pp = CurP();
+  if (pp == nullptr) return;
+  std::lock_guard<std::mutex> l(gc_mu);
+  const bool same = gct.sweep_gen == trace_gen.load(std::memory_order_relaxed) &&
+                    gct.sweep_p == pp && pp->trace.buf == gct.sweep_buf &&
+                    (pp->trace.buf ? pp->trace.buf->events : 0) == gct.sweep_events;
+  gct.sweep_gen = 0;
+  if (!same) return;  // The sweeper moved or was interleaved: no pair (see GcTrace).
+  Emit(&pp->trace, pp->id, EventType::kGCSweepStart, gct.sweep_ts, {}, gct.sweep_stk);
+  Emit(&pp->trace, pp->id, EventType::kGCSweepDone, Ticks(), {swept, reclaimed});
+}
+
+void TraceHeap(uint64_t alloc, uint64_t goal) {
+  P* pp = CurP();
+  if (pp == nullptr) return;
+  Emit(&pp->trace, pp->id, EventType::kHeapAlloc, Ticks(), {alloc});
+  if (goal != 0) Emit(&pp->trace, pp->id, EventType::kHeapGoal, Ticks(), {goal});
+}
+
+void TraceAssistScope::Begin() {
+  void* fp = __builtin_frame_address(0);
+  G* gp = GetG();
+  P* pp = CurP();
+  if (gp == nullptr || pp == nullptr) return;
+  if (gp->trace.gen != trace_gen.load(std::memory_order_relaxed)) return;
+  on_ = true;
+  gp->trace.block_override = static_cast<int>(EventType::kGoBlockGC);
+  Emit(&pp->trace, pp->id, EventType::kGCMarkAssistStart, Ticks(), {}, StackFrom(fp));
+}
+
+void TraceAssistScope::End() {
+  G* gp = GetG();
+  gp->trace.block_override = 0;
+  P* pp = CurP();
+  if (pp == nullptr || !TraceOn()) return;
+  if (gp->trace.gen != trace_gen.load(std::memory_order_relaxed)) return;
+  Emit(&pp->trace, pp->id, EventType::kGCMarkAssistDone, Ticks(), {});
+}
+
+void TraceBlockAsScope::Begin(format::EventType t) {
+  G* gp = GetG();
+  if (gp == nullptr) return;
+  gp_ = gp;
+  saved_ = gp->trace.block_override;
+  gp->trace.block_override = static_cast<int>(t);
+}
+
+void TraceBlockAsScope::End() { gp_->trace.block_override = saved_; }
+
+// ---- Start / Stop ----
+
+namespace {
+
+void AnnounceG(G* gp, void* arg) {
+  G* self = static_cast<G*>(arg);
+  P* pp = CurP();
+  PTrace* pt = &pp->trace;
+  const GStatus s = ReadGStatus(gp);
+  if (s == GStatus::kDead || s == GStatus::kIdle) return;
+  if (s == GStatus::kRunning && gp != self) return;  // Cannot happen with the world stopped.
+  EmitCreate(pt, pp->id, gp, 0);
+  const uint64_t id = gp->goid.load(std::memory_order_relaxed);
+  const uint32_t gen = gp->trace.gen;
+  if (s == GStatus::kWaiting) {
+    ++gp->trace.seq;
+    Emit(pt, pp->id, EventType::kGoWaiting, Ticks(), {id});
+  } else if (s == GStatus::kSyscall) {
+    ++gp->trace.seq;
+    Emit(pt, pp->id, EventType::kGoInSyscall, Ticks(), {id});
+    gp->trace.sys.store(SysWord(gen, 3), std::memory_order_release);  // Owes GoSysExit.
+  }
+}
+
+// Runs on a fiber: the world is stopped around the announcement of every live fiber.
+int StartOnFiber(Writer w) {
+  G* self = MustGetG();
+  StopTheWorld("start trace");
+  auto* s = new Session();
+  s->writer = std::move(w);
+  {
+    LockGuard g(&str_lock);
+    strings.clear();
+    string_order.clear();
+  }
+  {
+    LockGuard g(&stk_lock);
+    stacks.clear();
+    stack_order.clear();
+  }
+  session = s;
+  const uint32_t gen = trace_gen.fetch_add(1, std::memory_order_relaxed) + 1;
+  (void)gen;
+  s->ticks_start = Ticks();
+  s->ns_start = Nanotime();
+  s->thread = std::thread(WriterLoop, s);
+  for (int32_t i = 0, n = TraceGomaxprocsNow(); i < n; i++) {
+    if (P* pp = TraceAllP(i)) {
+      pp->trace.running = false;
+      pp->trace.curg = 0;
+    }
+  }
+  global_pt.running = false;
+  global_pt.curg = 0;
+  {
+    std::lock_guard<std::mutex> l(gc_mu);
+    gct = GcTrace();
+  }
+  trace_enabled.store(true, std::memory_order_seq_cst);
+  global_lock.Acquire();
+  while (nop_inflight.load(std::memory_order_seq_cst) != 0) {
+  }
+  // P-less transitions are now serialised with this snapshot.
+  ForEachG(AnnounceG, self);
+  global_lock.Release();
+  M* m = GetM();
+  P* pp = m->p;
+  Emit(&pp->trace, pp->id, EventType::kGomaxprocs, Ticks(),
+       {static_cast<uint64_t>(TraceGomaxprocsNow())}, 0);
+  TraceProcStart(m, pp);
+  EmitStart(&pp->trace, pp->id, self);
+  StartTheWorld();
+  return 0;
+}
+
+// Appends the frequency, string and stack records (symbolizing every PC first).
+std::string MetaRecords(uint64_t ticks_end, int64_t ns_end) {
+  std::string out;
+  // Frequency: ticks per second, measured over the trace (as Go does).
+  const Session* s = session;
+  double secs = static_cast<double>(ns_end - s->ns_start) / 1e9;
+  uint64_t freq = 1000000000;
+#if defined(__x86_64__)
+  if (secs > 0) freq = static_cast<uint64_t>(static_cast<double>(ticks_end - s->ticks_start) / secs);
+  if (freq == 0) freq = 1;
+#else
+  (void)ticks_end;
+  (void)secs;
+#endif
+  out.push_back(static_cast<char>(EventType::kFrequency));
+  PutUvarint(&out, freq);
+
+  std::vector<std::string> keys;
+  {
+    LockGuard g(&stk_lock);
+    for (const std::string* k : stack_order) keys.push_back(*k);
+  }
+  std::vector<uintptr_t> pcs;
+  for (const std::string& k : keys) {
+    const size_t n = k.size() / sizeof(uintptr_t);
+    for (size_t i = 0; i < n; i++) {
+      uintptr_t pc;
+      memcpy(&pc, k.data() + i * sizeof(uintptr_t), sizeof(pc));
+      pcs.push_back(pc - 1);  // A PC inside the call instruction, as Go's frames hold.
+    }
+  }
+  std::sort(pcs.begin(), pcs.end());
+  pcs.erase(std::unique(pcs.begin(), pcs.end()), pcs.end());
+  std::unordered_map<uintptr_t, std::vector<SymFrame>> syms = Symbolize(pcs);
+
+  // A stack record's frames: each PC expands to its inline frames. Frames of one PC after the
+  // first get a PC of their own (depth in bits 48..55, above any user-space address), because
+  // pprof and the trace viewer key frames by PC (spec §1.6).
+  std::string body;
+  for (size_t id = 1; id <= keys.size(); id++) {
+    const std::string& k = keys[id - 1];
+    const size_t npc = k.size() / sizeof(uintptr_t);
+    body.clear();
+    size_t n = 0;
+    std::string frames;
+    for (size_t i = 0; i < npc && n < 1000; i++) {
+      uintptr_t pc;
+      memcpy(&pc, k.data() + i * sizeof(uintptr_t), sizeof(pc));
+      pc -= 1;
+      const std::vector<SymFrame>& fs = syms[pc];
+      for (size_t d = 0; d < fs.size() && n < 1000; d++, n++) {
+        const SymFrame& f = fs[d];
+        PutUvarint(&frames, pc | (static_cast<uint64_t>(d & 0xff) << 48));
+        PutUvarint(&frames, StringIdSlow(f.function, nullptr));
+        PutUvarint(&frames, f.file.empty() ? 0 : StringIdSlow(f.file, nullptr));
+        PutUvarint(&frames, f.line);
+      }
+    }
+    PutUvarint(&body, id);
+    PutUvarint(&body, n);
+    body += frames;
+    out.push_back(static_cast<char>(static_cast<uint8_t>(EventType::kStack) | (3 << 6)));
+    PutUvarint(&out, body.size());
+    out += body;
+  }
+  LockGuard g(&str_lock);
+  for (size_t i = 0; i < string_order.size(); i++) {
+    out.push_back(static_cast<char>(EventType::kString));
+    PutUvarint(&out, i + 1);
+    const std::string& str = *string_order[i];
+    const size_t len = std::min<size_t>(str.size(), 1000000);
+    PutUvarint(&out, len);
+    out.append(str.data(), len);
+  }
+  return out;
+}
+
+// Closes what the viewer needs closed, flushes every batch and disables tracing. World stopped
+// (or the runtime gone): the caller owns every P.
+void CloseAndFlush(G* self) {
+  const int32_t n = 256;  // Every P ever made: ones beyond GOMAXPROCS may hold events too.
+  if (self != nullptr) {
+    P* mine = CurP();
+    if (mine && mine->trace.curg != 0) {
+      void* fp = __builtin_frame_address(0);
+      EmitSliceEnd(&mine->trace, mine->id, EventType::kGoSched, StackFrom(fp));
+    }
+  }
+  {
+    std::lock_guard<std::mutex> l(gc_mu);
+    const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
+    P* p0 = TraceAllP(0);
+    if (p0 != nullptr && gct.stw_gen == gen) Emit(&p0->trace, p0->id, EventType::kGCSTWDone, Ticks(), {});
+    if (p0 != nullptr && gct.open_gen == gen) Emit(&p0->trace, p0->id, EventType::kGCDone, Ticks(), {});
+    gct = GcTrace();
+  }
+  for (int32_t i = 0; i < n; i++) {
+    P* pp = TraceAllP(i);
+    if (pp == nullptr || pp->trace.gen != trace_gen.load(std::memory_order_relaxed)) continue;
+    if (pp->trace.curg != 0) EmitSliceEnd(&pp->trace, pp->id, EventType::kGoSched, 0);
+    TraceProcStop(pp);
+  }
+  {
+    LockGuard g(&global_lock);
+    trace_enabled.store(false, std::memory_order_seq_cst);
+    FlushPT(&global_pt);
+  }
+  for (int32_t i = 0; i < n; i++) {
+    if (P* pp = TraceAllP(i)) FlushPT(&pp->trace);
+  }
+}
+
+trace::StopResult Finish() {
+  Session* s = session;
+  const uint64_t ticks_end = Ticks();
+  const int64_t ns_end = Nanotime();
+  std::string meta = MetaRecords(ticks_end, ns_end);
+  {
+    std::lock_guard<std::mutex> l(s->mu);
+    s->tail = std::move(meta);
+    s->closing = true;
+  }
+  s->cv.notify_one();
+  s->thread.join();
+  trace::StopResult r;
+  r.error = s->error;
+  r.bytes_written = s->written;
+  r.bytes_lost = s->lost_bytes;
+  r.events_lost = s->lost_events;
+  if (r.error != 0 || r.bytes_lost != 0) {
+    char msg[256];
+    snprintf(msg, sizeof(msg), "trace writer: %s; lost %llu bytes (%llu events)",
+             r.error ? strerror(r.error) : "sink too slow",
+             static_cast<unsigned long long>(r.bytes_lost),
+             static_cast<unsigned long long>(r.events_lost));
+    r.message = msg;
+  }
+  session = nullptr;
+  delete s;
+  return r;
+}
+
+trace::StopResult StopOnFiber() {
+  G* self = MustGetG();
+  StopTheWorld("stop trace");
+  CloseAndFlush(self);
+  StartTheWorld();
+  trace::StopResult r;
+  // Symbolizing and waiting for the sink take a while: let the P go meanwhile. libdw wants
+  // more stack than a fiber may have, so it runs on a thread of its own.
+  Syscall([&] {
+    std::thread t([&] { r = Finish(); });
+    t.join();
+  });
+  return r;
+}
+
+// Runs fn on a fiber: directly when called from one, else in a new fiber while this thread
+// waits.
+template <typename T, typename F>
+T OnFiber(F fn) {
+  if (InFiber()) return fn();
+  std::promise<T> done;
+  std::future<T> f = done.get_future();
+  Go([&] { done.set_value(fn()); });
+  return f.get();
+}
+
+bool CasState(State from, State to) {
+  uint32_t expect = static_cast<uint32_t>(from);
+  return state.compare_exchange_strong(expect, static_cast<uint32_t>(to));
+}
+
+}  // namespace
+
+void TraceRuntimeExit() {
+  if (!CasState(State::kOn, State::kStopping)) return;
+  CloseAndFlush(nullptr);
+  SetLastResult(Finish());
+  state.store(static_cast<uint32_t>(State::kOff));
+}
+
+}  // namespace internal
+
+namespace trace {
+
+using internal::CasState;
+using internal::State;
+using format::EventType;
+
+namespace {
+std::atomic<uint64_t> task_ids{0};
+std::atomic<bool> annotation_stacks{true};
+
+uint64_t AnnotStack(void* fp) {
+  return annotation_stacks.load(std::memory_order_relaxed) ? internal::StackFrom(fp) : 0;
+}
+
+// The P of the calling fiber if it may write annotations (a fiber announced in this trace).
+internal::P* AnnotP() {
+  internal::M* m = internal::GetM();
+  if (m == nullptr || m->p == nullptr || m->curg == nullptr) return nullptr;
+  if (m->curg->trace.gen != internal::trace_gen.load(std::memory_order_relaxed)) return nullptr;
+  return m->p;
+}
+}  // namespace
+
+std::pair<Context, Task> NewTask(const Context& ctx, std::string_view type) {
+  void* fp = __builtin_frame_address(0);
+  const uint64_t id = task_ids.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (IsEnabled()) {
+    if (internal::P* pp = AnnotP()) {
+      internal::Emit(&pp->trace, pp->id, EventType::kUserTaskCreate, internal::Ticks(),
+                     {id, ctx.task_id(), internal::StringId(type)}, AnnotStack(fp));
+    }
+  }
+  return {Context(id), Task(id)};
+}
+
+void Task::End() {
+  void* fp = __builtin_frame_address(0);
+  const uint64_t id = std::exchange(id_, 0);
+  if (id == 0 || !IsEnabled()) return;
+  if (internal::P* pp = AnnotP()) {
+    internal::Emit(&pp->trace, pp->id, EventType::kUserTaskEnd, internal::Ticks(), {id},
+                   AnnotStack(fp));
+  }
+}
+
+Region StartRegion(const Context& ctx, std::string_view type) {
+  void* fp = __builtin_frame_address(0);
+  if (!IsEnabled()) return Region();
+  internal::P* pp = AnnotP();
+  if (pp == nullptr) return Region();
+  internal::Emit(&pp->trace, pp->id, EventType::kUserRegion, internal::Ticks(),
+                 {ctx.task_id(), 0, internal::StringId(type)}, AnnotStack(fp));
+  return Region(ctx.task_id(), type);
+}
+
+void Region::EndSlow() {
+  void* fp = __builtin_frame_address(0);
+  live_ = false;
+  if (!IsEnabled()) return;
+  if (internal::P* pp = AnnotP()) {
+    internal::Emit(&pp->trace, pp->id, EventType::kUserRegion, internal::Ticks(),
+                   {task_, 1, internal::StringId(type_)}, AnnotStack(fp));
+  }
+}
+
+namespace {
+void LogAt(void* fp, const Context& ctx, std::string_view category, std::string_view message) {
+  internal::P* pp = AnnotP();
+  if (pp == nullptr) return;
+  internal::Emit(&pp->trace, pp->id, EventType::kUserLog, internal::Ticks(),
+                 {ctx.task_id(), internal::StringId(category)}, AnnotStack(fp), message);
+}
+}  // namespace
+
+void SetAnnotationStacks(bool on) { annotation_stacks.store(on, std::memory_order_relaxed); }
+
+void Log(const Context& ctx, std::string_view category, std::string_view message) {
+  if (!IsEnabled()) return;
+  LogAt(__builtin_frame_address(0), ctx, category, message);
+}
+
+void Logf(const Context& ctx, std::string_view category, const char* fmt, ...) {
+  if (!IsEnabled()) return;
+  char small[256];
+  va_list ap;
+  va_start(ap, fmt);
+  const int n = vsnprintf(small, sizeof(small), fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if (static_cast<size_t>(n) < sizeof(small)) {
+    LogAt(__builtin_frame_address(0), ctx, category, std::string_view(small, static_cast<size_t>(n)));
+    return;
+  }
+  std::string big(static_cast<size_t>(n) + 1, '\0');
+  va_start(ap, fmt);
+  vsnprintf(big.data(), big.size(), fmt, ap);
+  va_end(ap);
+  big.resize(static_cast<size_t>(n));
+  LogAt(__builtin_frame_address(0), ctx, category, big);
+}
+
+int Start(Writer w) {
+  if (!internal::RuntimeRunning()) return ESRCH;
+  if (!CasState(State::kOff, State::kStarting)) return EBUSY;
+  const int rc = internal::OnFiber<int>([&] { return internal::StartOnFiber(std::move(w)); });
+  internal::state.store(static_cast<uint32_t>(rc == 0 ? State::kOn : State::kOff));
+  return rc;
+}
+
+int StartFd(int fd) {
+  return Start([fd](const void* data, size_t size) -> int {
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+      const ssize_t n = write(fd, p, size);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno;
+      }
+      p += n;
+      size -= static_cast<size_t>(n);
+    }
+    return 0;
+  });
+}
+
+int StartFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  };
+  std::shared_ptr<Closer> closer(new Closer{fd});
+  const int rc = Start([closer](const void* data, size_t size) -> int {
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+      const ssize_t n = write(closer->fd, p, size);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno;
+      }
+      p += n;
+      size -= static_cast<size_t>(n);
+    }
+    return 0;
+  });
+  return rc;  // On failure the writer, and with it the fd, is already gone.
+}
+
+StopResult Stop() {
+  for (;;) {
+    if (CasState(State::kOn, State::kStopping)) break;
+    const auto s = static_cast<State>(internal::state.load());
+    if (s == State::kOff) return internal::LastResult();
+    // Starting or stopping elsewhere: wait for it to settle.
+    if (fiber::InFiber()) {
+      fiber::Yield();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  StopResult r;
+  if (!internal::RuntimeRunning()) {
+    r = internal::LastResult();
+  } else {
+    r = internal::OnFiber<StopResult>([] { return internal::StopOnFiber(); });
+  }
+  internal::SetLastResult(r);
+  internal::state.store(static_cast<uint32_t>(State::kOff));
+  return r;
+}
+
+}  // namespace trace
+}  // namespace tracetool::fiber
