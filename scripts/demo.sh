@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # README's first command: installs the dependencies, builds tracetool (Release, into build/), and
-# runs it on the bundled demo trace (testdata/go1.19/demo.trace):
-#   - the scheduler-latency profile, shown with Go's own `go tool pprof -top`;
-#   - the first lines of the event dump (-d), as `go tool trace -d` prints it.
+# runs it on the bundled demo traces:
+#   - testdata/go1.19/demo.trace (written by Go 1.19): the scheduler-latency profile, shown with
+#     Go's own `go tool pprof -top`, and the first lines of the event dump (-d), as
+#     `go tool trace -d` prints it;
+#   - testdata/fiber/demo.trace (written by lib/fiber's fiberload): its synchronization-blocking
+#     profile, the same way.
 #
 #   bash scripts/demo.sh
 set -euo pipefail
@@ -32,5 +35,12 @@ set +o pipefail
 build/bin/tracetool -d "$TRACE" | head -n 20
 set -o pipefail
 
+FIBER_TRACE=testdata/fiber/demo.trace
 echo
-echo "More: build/bin/tracetool -help; profiles: -pprof=net|sync|syscall|sched"
+echo "== a trace written by lib/fiber (examples/fiberload --trace): tracetool -pprof=sync $FIBER_TRACE"
+build/bin/tracetool -pprof=sync "$FIBER_TRACE" > build/demo-fiber-sync.prof
+"$GO" tool pprof -top build/demo-fiber-sync.prof 2>&1 | head -n 15
+
+echo
+echo "More: build/bin/tracetool -help; profiles: -pprof=net|sync|syscall|sched; the web UI:"
+echo "      build/bin/tracetool -http=:8080 $TRACE"
