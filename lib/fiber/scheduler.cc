@@ -1669,7 +1669,14 @@ int Run(const Options& options, std::function<void()> main) {
   internal::TraceRuntimeExit();  // A trace still running ends with the runtime.
   internal::ObsRunEnd();
 
-  // Tear down: the world is gone; free everything.
+  // Tear down: the world is gone; free everything. Timers first: a sleeping fiber's timer entry
+  // lives on its stack, which is freed below.
+  {
+    internal::LockGuard g(&internal::timer_lock);
+    for (internal::TimerEntry* t : internal::timer_heap) t->heap_index = -1;
+    internal::timer_heap.clear();
+    internal::UpdateTimerNext();
+  }
   {
     internal::LockGuard g(&sched.glock);
     uint64_t leaked = 0;
@@ -1710,12 +1717,6 @@ int Run(const Options& options, std::function<void()> main) {
   sched.preempted = nullptr;
   sched.sysmon_note.Clear();
   sched.stw_active.store(false);
-  {
-    internal::LockGuard g(&internal::timer_lock);
-    for (internal::TimerEntry* t : internal::timer_heap) t->heap_index = -1;
-    internal::timer_heap.clear();
-    internal::UpdateTimerNext();
-  }
   internal::NetpollClose();
   if (internal::segv_installed.exchange(false)) {
     sigaction(SIGSEGV, &internal::old_segv_action, nullptr);
