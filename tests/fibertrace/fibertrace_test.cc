@@ -163,27 +163,32 @@ TEST(FiberTrace, ChanBlock10msIsAttributedToTheReceiveLine) {
 }
 
 TEST(FiberTrace, BlockingSyscall20msShowsAsSyscallTime) {
-  int call_line = 0;
-  const std::string bytes = Traced(2, [&] {
-    call_line = __LINE__ + 1;
-    fiber::Syscall([] {
-      struct timespec ts {0, 20 * 1000 * 1000};
-      nanosleep(&ts, nullptr);
-    });
-  });
-  Dump(TestName(), bytes);
-  Parsed p = Parse(bytes);
-  ASSERT_EQ(p.error, "");
+  // A syscall "blocks" (GoSysBlock ... GoSysExit, as in Go) only once sysmon has retaken its P.
+  // sysmon polls every 20 µs to 10 ms; on a loaded machine (CI runs sanitizer builds side by
+  // side) it may not run within the 20 ms, which is a fast syscall, not an error: try again.
   int exits = 0;
-  for (const parser::Event& ev : p.events) {
-    if (ev.type != EventType::kGoSysExit) continue;
-    exits++;
-    ASSERT_EQ(ev.from.type, EventType::kGoSysCall);
-    const int64_t d = ev.ts - ev.from.ts;
-    EXPECT_GE(d, 19'000'000);
-    EXPECT_LE(d, 80'000'000);
-    EXPECT_TRUE(p.StackHasLine(ev.from.stack_id, call_line))
-        << testing::PrintToString(p.Frames(ev.from.stack_id));
+  for (int attempt = 0; attempt < 5 && exits == 0; ++attempt) {
+    int call_line = 0;
+    const std::string bytes = Traced(2, [&] {
+      call_line = __LINE__ + 1;
+      fiber::Syscall([] {
+        struct timespec ts {0, 20 * 1000 * 1000};
+        nanosleep(&ts, nullptr);
+      });
+    });
+    Dump(TestName(), bytes);
+    Parsed p = Parse(bytes);
+    ASSERT_EQ(p.error, "");
+    for (const parser::Event& ev : p.events) {
+      if (ev.type != EventType::kGoSysExit) continue;
+      exits++;
+      ASSERT_EQ(ev.from.type, EventType::kGoSysCall);
+      const int64_t d = ev.ts - ev.from.ts;
+      EXPECT_GE(d, 19'000'000);
+      EXPECT_LE(d, 80'000'000);
+      EXPECT_TRUE(p.StackHasLine(ev.from.stack_id, call_line))
+          << testing::PrintToString(p.Frames(ev.from.stack_id));
+    }
   }
   EXPECT_EQ(exits, 1);
 }
