@@ -246,8 +246,12 @@ void GoroutineStats::Finish() {
                        return a.start_ns < b.start_ns;
                      });
     result_.push_back(std::move(g->summary));
+    g.reset();  // freed as we go: the per-goroutine state and the summaries never coexist
   }
   gs_.clear();
+  gs_.shrink_to_fit();
+  std::vector<uint32_t>().swap(live_);
+  index_ = parser::FlatMap<uint32_t>();
   std::sort(result_.begin(), result_.end(),
             [](const GoroutineSummary& a, const GoroutineSummary& b) { return a.id < b.id; });
 }

@@ -19,7 +19,9 @@
 #define TRACETOOL_LIB_ANALYSIS_TIMELINE_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,10 @@
 #include "lib/parser/flat_map.h"
 
 namespace tracetool::analysis {
+
+namespace timeline_internal {
+class Arena;
+}
 
 // What a track is doing. Values are part of the web API (web/app.js names and colours them).
 enum class SpanKind : uint8_t {
@@ -103,8 +109,10 @@ class Timeline {
   const Track* Get(Lens lens, int track) const;
   void SetG(uint64_t g, int64_t ts, SpanKind k, const parser::Event& ev, uint64_t aux);
 
+  std::unique_ptr<timeline_internal::Arena> arena_;  // the encoded changes of every track
   std::vector<Track> lanes_;
-  std::vector<Track> g_tracks_;  // in order of first appearance
+  // In order of first appearance; a deque: a million goroutines cost no doubling slack or copies.
+  std::deque<Track> g_tracks_;
   std::vector<Track> p_tracks_;
   std::vector<Track> m_tracks_;
   parser::FlatMap<uint32_t> g_index_;  // goroutine → position in g_tracks_ + 1
