@@ -16,6 +16,7 @@
 #define TRACETOOL_LIB_ANALYSIS_GOROUTINE_STATS_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string_view>
 #include <string>
@@ -99,7 +100,7 @@ class GoroutineStats {
   void Finalize(G* g, const parser::Event* trigger);
 
   const parser::Reader* const reader_;
-  std::vector<std::unique_ptr<G>> gs_;     // in creation order
+  std::deque<G> gs_;                       // in creation order (a deque: no per-G allocation)
   parser::FlatMap<uint32_t> index_;        // goroutine id → position in gs_ + 1
   std::vector<uint32_t> live_;             // goroutines not yet ended (for GC pause time)
   int64_t last_ts_ = 0;
