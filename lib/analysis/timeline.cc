@@ -108,10 +108,10 @@ int64_t LoadTs(const uint8_t* p) {
   return v;
 }
 
-std::atomic<uint64_t> g_next_store_id{1};
+std::atomic<uint32_t> g_next_store_id{1};
 
 struct DecodeCache {
-  uint64_t store = 0;  // 0: empty
+  uint32_t store = 0;  // 0: empty
   size_t block = 0;
   std::array<Change, kBlock> c;
 };
@@ -193,7 +193,7 @@ class ChangeStore {
       PutVarint(c[i].aux, &p);
     }
     blocks_.push_back(arena_->Append(buf, static_cast<size_t>(p - buf)));
-    encoded_ += n;
+    encoded_ += static_cast<uint32_t>(n);
   }
   const std::array<Change, kBlock>& Block(size_t b) const {
     DecodeCache& dc = t_cache;
@@ -216,10 +216,10 @@ class ChangeStore {
     return dc.c;
   }
 
-  uint64_t id_;  // key of the decode cache
+  uint32_t id_;            // key of the decode cache
+  uint32_t encoded_ = 0;   // changes in blocks_
   Arena* arena_ = nullptr;
   std::vector<uint64_t> blocks_;  // arena offset of each encoded block
-  size_t encoded_ = 0;
   std::vector<Change> tail_;
 };
 
@@ -308,7 +308,6 @@ class Merger {
 struct Timeline::Track {
   uint64_t id = 0;
   ChangeStore changes;
-  std::vector<std::vector<uint8_t>> levels;  // levels[L-1]: pyramid level L
   // Time buckets, finest first: bucket i of a level covers [(base+i) << shift, (base+i+1) << shift)
   // and holds the same byte as a pyramid node (dominant kind | fill << 4). Levels step by 4×.
   struct TimeLevel {
@@ -316,7 +315,13 @@ struct Timeline::Track {
     int64_t base = 0;
     std::vector<uint8_t> b;
   };
-  std::vector<TimeLevel> tlevels;
+  struct Pyramid {
+    std::vector<std::vector<uint8_t>> levels;  // levels[L-1]: pyramid level L
+    std::vector<TimeLevel> tlevels;
+  };
+  // Only for tracks with more than kFanout changes (most goroutines have fewer): the pointer costs
+  // 8 bytes per track where two vectors cost 48.
+  std::unique_ptr<Pyramid> pyr;
 
   void Set(int64_t ts, SpanKind k, EventType type, uint32_t stack, uint64_t aux) {
     Change c{(static_cast<uint64_t>(ts) & kTsMask) | uint64_t{static_cast<uint8_t>(k)} << 48 |
@@ -346,9 +351,11 @@ struct Timeline::Track {
 
   void Build(int64_t track_end) {
     changes.Seal();
-    levels.clear();
+    pyr.reset();
     const size_t n = changes.size();
     if (n <= kFanout) return;
+    pyr = std::make_unique<Pyramid>();
+    std::vector<std::vector<uint8_t>>& levels = pyr->levels;
     // Level 1 from the changes, then each level from the one below, carrying time per kind.
     std::vector<std::array<int64_t, kKinds>> sums((n + kFanout - 1) / kFanout);
     for (size_t i = 0; i < n; ++i) {
@@ -389,6 +396,7 @@ struct Timeline::Track {
   // BuildTimeLevels(): time-aligned buckets, the finest about 4 changes wide on average, so they
   // cost at most a quarter byte per change in total. Only for tracks with many changes.
   void BuildTimeLevels(int64_t track_end) {
+    std::vector<TimeLevel>& tlevels = pyr->tlevels;
     tlevels.clear();
     const size_t n = changes.size();
     if (n < 256) return;
@@ -505,7 +513,7 @@ struct Timeline::Track {
       return;
     }
     if (end - start <= res) {
-      const uint8_t dom = levels[level - 1][i];
+      const uint8_t dom = pyr->levels[level - 1][i];
       const SpanKind k = static_cast<SpanKind>(dom & 0xf);
       if (k == SpanKind::kNone) return;
       Span s;
@@ -748,7 +756,7 @@ void Timeline::Query(Lens lens, int first, int n, int64_t t0, int64_t t1, int wi
     const Track* t = Get(lens, track);
     if (t == nullptr || t->changes.empty()) continue;
     Merger m(res, track, &out);
-    const size_t levels = t->levels.size();
+    const size_t levels = t->pyr ? t->pyr->levels.size() : 0;
     if (levels == 0) {
       // Small track: start at the last change at or before t0.
       const size_t up = t->changes.PartitionPoint([t0](int64_t ts) { return ts <= t0; });
@@ -761,7 +769,7 @@ void Timeline::Query(Lens lens, int first, int n, int64_t t0, int64_t t1, int wi
     // Many changes in view: time buckets a pixel or less wide bound the work by the width;
     // otherwise the count pyramid gives exact spans.
     const Track::TimeLevel* lv = nullptr;
-    for (const auto& l : t->tlevels) {
+    for (const auto& l : t->pyr->tlevels) {
       if ((int64_t{1} << l.shift) <= res) lv = &l;
     }
     if (lv != nullptr) {
@@ -816,8 +824,10 @@ uint64_t Timeline::MemoryBytes() const {
     b += ts.size() * sizeof(Track);
     for (const Track& t : ts) {
       b += t.changes.MemoryBytes();
-      for (const auto& l : t.levels) b += l.capacity();
-      for (const auto& l : t.tlevels) b += l.b.capacity() + sizeof(l);
+      if (!t.pyr) continue;
+      b += sizeof(Track::Pyramid);
+      for (const auto& l : t.pyr->levels) b += l.capacity();
+      for (const auto& l : t.pyr->tlevels) b += l.b.capacity() + sizeof(l);
     }
   };
   add(lanes_);
