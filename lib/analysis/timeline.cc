@@ -698,6 +698,11 @@ void Timeline::Finish(int64_t last_ts) {
     ids->resize(o->size());
     for (size_t i = 0; i < o->size(); ++i) (*ids)[i] = ts[(*o)[i]].id;
   };
+  // The id → track maps only serve OnEvent(); TrackOf() searches the sorted ids. With a million
+  // goroutines the hash map is tens of MB.
+  g_index_ = parser::FlatMap<uint32_t>();
+  m_index_ = parser::FlatMap<uint32_t>();
+  m_of_p_ = parser::FlatMap<uint64_t>();
   order(g_tracks_, &g_order_, &g_sorted_ids_);
   order(p_tracks_, &p_order_, &p_sorted_ids_);
   order(m_tracks_, &m_order_, &m_sorted_ids_);
