@@ -38,17 +38,17 @@ static_assert(static_cast<int>(EventType::kCount) <= 64, "event type must fit 6 
 
 bool RealP(int64_t p) { return p >= 0 && p < format::kFakeP; }
 
-// Changes are stored in blocks of kBlock (= kFanout: a level-1 pyramid node is one block), each
-// block varint-encoded: its first change's time (8 bytes, read without decoding for binary search
-// and for pyramid node bounds), then per change zigzag(ts − previous ts) << 10 | type << 4 | kind,
-// stack id and aux as varints: about 7 bytes per change instead of 16. Blocks of all tracks go
+// Changes are stored in blocks of kBlock (= kFanout: a level-1 pyramid node is one block). A
+// block's first time sits in the track's block table (binary searches and pyramid node bounds
+// read it without decoding); its bytes hold per change zigzag(ts − previous ts) << 10 |
+// type << 4 | kind, stack id and aux as varints: about 7 bytes per change instead of 16. Blocks of all tracks go
 // into one append-only arena of large chunks (no per-track buffers, no reallocation copies). A
 // track keeps its newest changes (at most kBlock + kKeep) unencoded while the trace is read, since
 // Set() rewrites the last one or two; Seal() encodes the rest. Reads decode a whole block into a
 // per-thread one-block cache, so a walk over neighbouring changes decodes each block once.
 constexpr size_t kBlock = kFanout;
 constexpr size_t kKeep = 4;
-constexpr size_t kMaxBlockBytes = 8 + kBlock * (10 + 5 + 5);
+constexpr size_t kMaxBlockBytes = kBlock * (10 + 5 + 5);
 
 }  // namespace
 
@@ -102,12 +102,6 @@ uint64_t GetVarint(const uint8_t** p) {
   }
 }
 
-int64_t LoadTs(const uint8_t* p) {
-  int64_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
 std::atomic<uint32_t> g_next_store_id{1};
 
 struct DecodeCache {
@@ -130,7 +124,7 @@ class ChangeStore {
   Change front() const { return (*this)[0]; }
   // TsAt(i): the time of change i; a block's first without decoding.
   int64_t TsAt(size_t i) const {
-    if (i < encoded_ && i % kBlock == 0) return LoadTs(arena_->At(blocks_[i / kBlock]));
+    if (i < encoded_ && i % kBlock == 0) return blocks_[i / kBlock].base;
     return (*this)[i].ts();
   }
   // PartitionPoint(pred): the first change whose time fails `pred` (true for a prefix).
@@ -139,7 +133,7 @@ class ChangeStore {
     size_t lo = 0, hi = blocks_.size();
     while (lo < hi) {
       const size_t mid = lo + (hi - lo) / 2;
-      if (pred(LoadTs(arena_->At(blocks_[mid])))) {
+      if (pred(blocks_[mid].base)) {
         lo = mid + 1;
       } else {
         hi = mid;
@@ -174,7 +168,7 @@ class ChangeStore {
     blocks_.shrink_to_fit();
   }
   uint64_t MemoryBytes() const {
-    return blocks_.capacity() * sizeof(uint64_t) + tail_.capacity() * sizeof(Change);
+    return blocks_.capacity() * sizeof(BlockRef) + tail_.capacity() * sizeof(Change);
   }
 
  private:
@@ -182,8 +176,6 @@ class ChangeStore {
     uint8_t buf[kMaxBlockBytes];
     uint8_t* p = buf;
     int64_t prev = c[0].ts();
-    std::memcpy(p, &prev, sizeof(prev));
-    p += sizeof(prev);
     for (size_t i = 0; i < n; ++i) {
       const int64_t d = c[i].ts() - prev;
       prev = c[i].ts();
@@ -192,15 +184,14 @@ class ChangeStore {
       PutVarint(c[i].stack, &p);
       PutVarint(c[i].aux, &p);
     }
-    blocks_.push_back(arena_->Append(buf, static_cast<size_t>(p - buf)));
+    blocks_.push_back({c[0].ts(), arena_->Append(buf, static_cast<size_t>(p - buf))});
     encoded_ += static_cast<uint32_t>(n);
   }
   const std::array<Change, kBlock>& Block(size_t b) const {
     DecodeCache& dc = t_cache;
     if (dc.store == id_ && dc.block == b) return dc.c;
-    const uint8_t* p = arena_->At(blocks_[b]);
-    int64_t ts = LoadTs(p);
-    p += sizeof(ts);
+    const uint8_t* p = arena_->At(blocks_[b].off);
+    int64_t ts = blocks_[b].base;
     const size_t n = std::min(kBlock, encoded_ - b * kBlock);
     for (size_t i = 0; i < n; ++i) {
       const uint64_t v = GetVarint(&p);
@@ -219,7 +210,13 @@ class ChangeStore {
   uint32_t id_;            // key of the decode cache
   uint32_t encoded_ = 0;   // changes in blocks_
   Arena* arena_ = nullptr;
-  std::vector<uint64_t> blocks_;  // arena offset of each encoded block
+  // Per encoded block: its first change's time (binary searches and pyramid node bounds read it
+  // without touching the arena) and where its bytes are.
+  struct BlockRef {
+    int64_t base;
+    uint64_t off;
+  };
+  std::vector<BlockRef> blocks_;
   std::vector<Change> tail_;
 };
 
