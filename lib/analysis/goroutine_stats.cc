@@ -95,7 +95,14 @@ void GoroutineStats::OnEvent(const Event& ev) {
         std::span<const parser::Frame> stk = reader_->Stack(ev.stack_id);
         if (!stk.empty()) {
           g->summary.pc = stk[0].pc;
-          g->summary.name = std::string(reader_->String(stk[0].fn));
+          // Interned: a few distinct start functions name a million goroutines.
+          bool inserted = false;
+          uint32_t& idx = name_of_fn_.Get(stk[0].fn, &inserted);
+          if (inserted || idx == 0) {
+            names_.emplace_back(reader_->String(stk[0].fn));
+            idx = static_cast<uint32_t>(names_.size());
+          }
+          g->summary.name = names_[idx - 1];
         }
       }
       g->pending.last_start = ev.ts;

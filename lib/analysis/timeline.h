@@ -7,8 +7,9 @@
 //   tl.Query(Lens::kG, first_track, n, t0, t1, width_px, [](int track, const Span& s) { ... });
 //
 // Every track (one per goroutine, P, thread, plus the GC, STW, network, timer and syscall lanes) is
-// one array of 16-byte state changes ("from ts on, the track is in state K, opened by event T with
-// stack S"); a span is one change up to the next. Above the changes sits a pyramid of 16-ary nodes
+// a sequence of state changes ("from ts on, the track is in state K, opened by event T with stack
+// S"), stored in varint-encoded blocks of 16 (~6 bytes per change; see timeline.cc); a span is one
+// change up to the next. Above the changes sits a pyramid of 16-ary nodes
 // that store only their dominant state (1 byte per 16 changes): a query walks the pyramid from the
 // top and stops at the first node shorter than the resolution (the time of one pixel), so a
 // response is bounded by the pixels on screen, never by the number of events.
