@@ -29,7 +29,7 @@ GoroutineStats::~GoroutineStats() = default;
 
 GoroutineStats::G* GoroutineStats::Find(uint64_t id) {
   uint32_t* i = index_.Find(id);
-  return i == nullptr ? nullptr : gs_[*i - 1].get();
+  return i == nullptr ? nullptr : &gs_[*i - 1];
 }
 
 ExecStats GoroutineStats::Snapshot(const G& g) const {
@@ -67,7 +67,7 @@ void GoroutineStats::OnEvent(const Event& ev) {
   last_ts_ = ev.ts;
   switch (ev.type) {
     case EventType::kGoCreate: {
-      auto g = std::make_unique<G>();
+      G* g = &gs_.emplace_back();
       g->summary.id = ev.args[0];
       g->summary.creation_ns = ev.ts;
       g->pending.block_sched = ev.ts;
@@ -83,7 +83,6 @@ void GoroutineStats::OnEvent(const Event& ev) {
           g->pending.active.push_back(r);
         }
       }
-      gs_.push_back(std::move(g));
       index_.Get(ev.args[0]) = static_cast<uint32_t>(gs_.size());
       live_.push_back(static_cast<uint32_t>(gs_.size() - 1));
       break;
@@ -96,7 +95,14 @@ void GoroutineStats::OnEvent(const Event& ev) {
         std::span<const parser::Frame> stk = reader_->Stack(ev.stack_id);
         if (!stk.empty()) {
           g->summary.pc = stk[0].pc;
-          g->summary.name = std::string(reader_->String(stk[0].fn));
+          // Interned: a few distinct start functions name a million goroutines.
+          bool inserted = false;
+          uint32_t& idx = name_of_fn_.Get(stk[0].fn, &inserted);
+          if (inserted || idx == 0) {
+            names_.emplace_back(reader_->String(stk[0].fn));
+            idx = static_cast<uint32_t>(names_.size());
+          }
+          g->summary.name = names_[idx - 1];
         }
       }
       g->pending.last_start = ev.ts;
@@ -191,7 +197,7 @@ void GoroutineStats::OnEvent(const Event& ev) {
       // Every goroutine that has not ended accrues the GC's wall time (Go's definition).
       size_t keep = 0;
       for (uint32_t i : live_) {
-        GoroutineSummary& s = gs_[i]->summary;
+        GoroutineSummary& s = gs_[i].summary;
         if (s.end_ns != 0) continue;
         s.stats.gc_ns += ev.ts - std::max(gc_start_, s.creation_ns);
         live_[keep++] = i;
@@ -237,8 +243,9 @@ void GoroutineStats::OnEvent(const Event& ev) {
 void GoroutineStats::Finish() {
   result_.clear();
   result_.reserve(gs_.size());
-  for (auto& g : gs_) {
-    Finalize(g.get(), nullptr);  // every goroutine, ended or not, as Go does
+  while (!gs_.empty()) {
+    G* g = &gs_.front();
+    Finalize(g, nullptr);  // every goroutine, ended or not, as Go does
     std::stable_sort(g->summary.regions.begin(), g->summary.regions.end(),
                      [](const RegionSummary& a, const RegionSummary& b) {
                        if (!a.has_start) return b.has_start;
@@ -246,8 +253,10 @@ void GoroutineStats::Finish() {
                        return a.start_ns < b.start_ns;
                      });
     result_.push_back(std::move(g->summary));
+    gs_.pop_front();  // freed as we go: the per-goroutine state and the summaries never coexist
   }
-  gs_.clear();
+  std::vector<uint32_t>().swap(live_);
+  index_ = parser::FlatMap<uint32_t>();
   std::sort(result_.begin(), result_.end(),
             [](const GoroutineSummary& a, const GoroutineSummary& b) { return a.id < b.id; });
 }

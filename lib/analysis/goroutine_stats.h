@@ -16,6 +16,7 @@
 #define TRACETOOL_LIB_ANALYSIS_GOROUTINE_STATS_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string_view>
 #include <string>
@@ -53,7 +54,8 @@ struct RegionSummary {
 
 struct GoroutineSummary {
   uint64_t id = 0;
-  std::string name;   // start function ("" if it never ran in the trace)
+  // Start function ("" if it never ran in the trace); points into the GoroutineStats that made it.
+  std::string_view name;
   uint64_t pc = 0;    // start PC: the group key (0 if it never ran)
   int64_t creation_ns = 0;
   int64_t start_ns = 0;
@@ -99,12 +101,14 @@ class GoroutineStats {
   void Finalize(G* g, const parser::Event* trigger);
 
   const parser::Reader* const reader_;
-  std::vector<std::unique_ptr<G>> gs_;     // in creation order
+  std::deque<G> gs_;                       // in creation order (a deque: no per-G allocation)
   parser::FlatMap<uint32_t> index_;        // goroutine id → position in gs_ + 1
   std::vector<uint32_t> live_;             // goroutines not yet ended (for GC pause time)
   int64_t last_ts_ = 0;
   int64_t gc_start_ = 0;  // 0: no GC in progress (Go's convention)
   std::vector<GoroutineSummary> result_;
+  std::deque<std::string> names_;     // interned start functions (a deque: views stay valid)
+  parser::FlatMap<uint32_t> name_of_fn_;  // reader string id → position in names_ + 1
 };
 
 }  // namespace tracetool::analysis

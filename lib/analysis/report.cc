@@ -217,7 +217,8 @@ std::string GoroutinesText(const std::vector<GoroutineSummary>& gs, Column sort_
   header.insert(header.end(), kStatHeader.begin(), kStatHeader.end());
   rows.push_back(header);
   for (const GoroutineSummary* g : sorted) {
-    std::vector<std::string> r = {std::to_string(g->id), g->name.empty() ? "-" : g->name};
+    std::vector<std::string> r = {std::to_string(g->id),
+                                  std::string(g->name.empty() ? "-" : g->name)};
     auto cells = StatCells(g->stats);
     r.insert(r.end(), cells.begin(), cells.end());
     rows.push_back(std::move(r));

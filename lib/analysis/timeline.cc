@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <cstring>
+#include <memory>
 
 #include "lib/format/event_table.h"
 
@@ -34,6 +37,188 @@ static_assert(sizeof(Change) == 16);
 static_assert(static_cast<int>(EventType::kCount) <= 64, "event type must fit 6 bits");
 
 bool RealP(int64_t p) { return p >= 0 && p < format::kFakeP; }
+
+// Changes are stored in blocks of kBlock (= kFanout: a level-1 pyramid node is one block). A
+// block's first time sits in the track's block table (binary searches and pyramid node bounds
+// read it without decoding); its bytes hold per change zigzag(ts − previous ts) << 10 |
+// type << 4 | kind, stack id and aux as varints: about 7 bytes per change instead of 16. Blocks of all tracks go
+// into one append-only arena of large chunks (no per-track buffers, no reallocation copies). A
+// track keeps its newest changes (at most kBlock + kKeep) unencoded while the trace is read, since
+// Set() rewrites the last one or two; Seal() encodes the rest. Reads decode a whole block into a
+// per-thread one-block cache, so a walk over neighbouring changes decodes each block once.
+constexpr size_t kBlock = kFanout;
+constexpr size_t kKeep = 4;
+constexpr size_t kMaxBlockBytes = kBlock * (10 + 5 + 5);
+
+}  // namespace
+
+namespace timeline_internal {
+
+class Arena {
+ public:
+  // Offset of the copy: chunk << 32 | position. Chunks never move.
+  uint64_t Append(const uint8_t* p, size_t n) {
+    if (chunks_.empty() || used_ + n > size_) {
+      size_ = std::min<size_t>(size_t{16} << 20, chunks_.empty() ? size_t{64} << 10 : size_ * 2);
+      // Not value-initialized: pages not yet written are not resident.
+      chunks_.emplace_back(new uint8_t[size_]);
+      used_ = 0;
+      bytes_ += size_;
+    }
+    std::memcpy(chunks_.back().get() + used_, p, n);
+    const uint64_t off = (uint64_t{chunks_.size() - 1} << 32) | used_;
+    used_ += n;
+    return off;
+  }
+  const uint8_t* At(uint64_t off) const { return chunks_[off >> 32].get() + (off & 0xffffffffu); }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  std::vector<std::unique_ptr<uint8_t[]>> chunks_;
+  size_t size_ = 0, used_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace timeline_internal
+
+namespace {
+
+using timeline_internal::Arena;
+
+void PutVarint(uint64_t v, uint8_t** p) {
+  while (v >= 0x80) {
+    *(*p)++ = static_cast<uint8_t>(v | 0x80);
+    v >>= 7;
+  }
+  *(*p)++ = static_cast<uint8_t>(v);
+}
+
+uint64_t GetVarint(const uint8_t** p) {
+  uint64_t v = 0;
+  for (int shift = 0;; shift += 7) {
+    const uint8_t b = *(*p)++;
+    v |= uint64_t{b & 0x7fu} << shift;
+    if (b < 0x80) return v;
+  }
+}
+
+std::atomic<uint32_t> g_next_store_id{1};
+
+struct DecodeCache {
+  uint32_t store = 0;  // 0: empty
+  size_t block = 0;
+  std::array<Change, kBlock> c;
+};
+thread_local DecodeCache t_cache;
+
+class ChangeStore {
+ public:
+  ChangeStore() : id_(g_next_store_id.fetch_add(1, std::memory_order_relaxed)) {}
+
+  size_t size() const { return encoded_ + tail_.size(); }
+  bool empty() const { return size() == 0; }
+  Change operator[](size_t i) const {
+    if (i >= encoded_) return tail_[i - encoded_];
+    return Block(i / kBlock)[i % kBlock];
+  }
+  Change front() const { return (*this)[0]; }
+  // TsAt(i): the time of change i; a block's first without decoding.
+  int64_t TsAt(size_t i) const {
+    if (i < encoded_ && i % kBlock == 0) return blocks_[i / kBlock].base;
+    return (*this)[i].ts();
+  }
+  // PartitionPoint(pred): the first change whose time fails `pred` (true for a prefix).
+  template <typename Pred>
+  size_t PartitionPoint(Pred pred) const {
+    size_t lo = 0, hi = blocks_.size();
+    while (lo < hi) {
+      const size_t mid = lo + (hi - lo) / 2;
+      if (pred(blocks_[mid].base)) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    size_t i = lo == 0 ? 0 : (lo - 1) * kBlock;
+    const size_t end = lo < blocks_.size() ? lo * kBlock : size();
+    while (i < end && pred(TsAt(i))) ++i;
+    return i;
+  }
+
+  // Building: the newest changes are a plain vector.
+  void set_arena(Arena* a) { arena_ = a; }
+  Change& back() { return tail_.back(); }
+  size_t tail_size() const { return tail_.size(); }
+  void pop_back() { tail_.pop_back(); }
+  void push_back(const Change& c) {
+    if (tail_.size() == tail_.capacity() && tail_.capacity() >= 8) tail_.reserve(kBlock + kKeep);
+    tail_.push_back(c);
+    if (tail_.size() >= kBlock + kKeep) {
+      Encode(tail_.data(), kBlock);
+      tail_.erase(tail_.begin(), tail_.begin() + kBlock);
+    }
+  }
+  void ShrinkTail() { tail_.shrink_to_fit(); }
+  // Seal(): encode the rest; no push_back() afterwards.
+  void Seal() {
+    for (size_t i = 0; i < tail_.size(); i += kBlock) {
+      Encode(tail_.data() + i, std::min(kBlock, tail_.size() - i));
+    }
+    std::vector<Change>().swap(tail_);  // (tail_ = {} would keep the capacity)
+    blocks_.shrink_to_fit();
+  }
+  uint64_t MemoryBytes() const {
+    return blocks_.capacity() * sizeof(BlockRef) + tail_.capacity() * sizeof(Change);
+  }
+
+ private:
+  void Encode(const Change* c, size_t n) {
+    uint8_t buf[kMaxBlockBytes];
+    uint8_t* p = buf;
+    int64_t prev = c[0].ts();
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t d = c[i].ts() - prev;
+      prev = c[i].ts();
+      const uint64_t zz = (static_cast<uint64_t>(d) << 1) ^ static_cast<uint64_t>(d >> 63);
+      PutVarint(zz << 10 | (c[i].bits >> 48 & 0x3ff), &p);
+      PutVarint(c[i].stack, &p);
+      PutVarint(c[i].aux, &p);
+    }
+    blocks_.push_back({c[0].ts(), arena_->Append(buf, static_cast<size_t>(p - buf))});
+    encoded_ += static_cast<uint32_t>(n);
+  }
+  const std::array<Change, kBlock>& Block(size_t b) const {
+    DecodeCache& dc = t_cache;
+    if (dc.store == id_ && dc.block == b) return dc.c;
+    const uint8_t* p = arena_->At(blocks_[b].off);
+    int64_t ts = blocks_[b].base;
+    const size_t n = std::min(kBlock, encoded_ - b * kBlock);
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t v = GetVarint(&p);
+      const uint64_t zz = v >> 10;
+      ts += static_cast<int64_t>((zz >> 1) ^ (~(zz & 1) + 1));
+      Change& c = dc.c[i];
+      c.bits = (static_cast<uint64_t>(ts) & kTsMask) | (v & 0x3ff) << 48;
+      c.stack = static_cast<uint32_t>(GetVarint(&p));
+      c.aux = static_cast<uint32_t>(GetVarint(&p));
+    }
+    dc.store = id_;
+    dc.block = b;
+    return dc.c;
+  }
+
+  uint32_t id_;            // key of the decode cache
+  uint32_t encoded_ = 0;   // changes in blocks_
+  Arena* arena_ = nullptr;
+  // Per encoded block: its first change's time (binary searches and pyramid node bounds read it
+  // without touching the arena) and where its bytes are.
+  struct BlockRef {
+    int64_t base;
+    uint64_t off;
+  };
+  std::vector<BlockRef> blocks_;
+  std::vector<Change> tail_;
+};
 
 // Merges consecutive spans shorter than one pixel (res ns) into one, keeping time per kind so the
 // merged span shows the dominant kind and how full it is.
@@ -119,8 +304,7 @@ class Merger {
 
 struct Timeline::Track {
   uint64_t id = 0;
-  std::vector<Change> changes;
-  std::vector<std::vector<uint8_t>> levels;  // levels[L-1]: pyramid level L
+  ChangeStore changes;
   // Time buckets, finest first: bucket i of a level covers [(base+i) << shift, (base+i+1) << shift)
   // and holds the same byte as a pyramid node (dominant kind | fill << 4). Levels step by 4×.
   struct TimeLevel {
@@ -128,7 +312,13 @@ struct Timeline::Track {
     int64_t base = 0;
     std::vector<uint8_t> b;
   };
-  std::vector<TimeLevel> tlevels;
+  struct Pyramid {
+    std::vector<std::vector<uint8_t>> levels;  // levels[L-1]: pyramid level L
+    std::vector<TimeLevel> tlevels;
+  };
+  // Only for tracks with more than kFanout changes (most goroutines have fewer): the pointer costs
+  // 8 bytes per track where two vectors cost 48.
+  std::unique_ptr<Pyramid> pyr;
 
   void Set(int64_t ts, SpanKind k, EventType type, uint32_t stack, uint64_t aux) {
     Change c{(static_cast<uint64_t>(ts) & kTsMask) | uint64_t{static_cast<uint8_t>(k)} << 48 |
@@ -138,7 +328,7 @@ struct Timeline::Track {
       changes.back() = c;
       // Two changes at one time: drop the first; and a change to the state already held adds
       // nothing (e.g. idle → idle).
-      if (changes.size() >= 2 && changes[changes.size() - 2].kind() == k &&
+      if (changes.tail_size() >= 2 && changes[changes.size() - 2].kind() == k &&
           k == SpanKind::kNone) {
         changes.pop_back();
       }
@@ -152,15 +342,17 @@ struct Timeline::Track {
   }
 
   int64_t EndOf(size_t i, int64_t track_end) const {
-    if (changes[i].kind() == SpanKind::kInstant) return changes[i].ts();
-    return i + 1 < changes.size() ? changes[i + 1].ts() : track_end;
+    if (changes[i].kind() == SpanKind::kInstant) return changes.TsAt(i);
+    return i + 1 < changes.size() ? changes.TsAt(i + 1) : track_end;
   }
 
   void Build(int64_t track_end) {
-    changes.shrink_to_fit();
-    levels.clear();
+    changes.Seal();
+    pyr.reset();
     const size_t n = changes.size();
     if (n <= kFanout) return;
+    pyr = std::make_unique<Pyramid>();
+    std::vector<std::vector<uint8_t>>& levels = pyr->levels;
     // Level 1 from the changes, then each level from the one below, carrying time per kind.
     std::vector<std::array<int64_t, kKinds>> sums((n + kFanout - 1) / kFanout);
     for (size_t i = 0; i < n; ++i) {
@@ -173,7 +365,7 @@ struct Timeline::Track {
       std::vector<uint8_t> level(sums.size());
       for (size_t j = 0; j < sums.size(); ++j) {
         const size_t lo = j * span, hi = std::min(n, lo + span);
-        const int64_t len = (hi < n ? changes[hi].ts() : track_end) - changes[lo].ts();
+        const int64_t len = (hi < n ? changes.TsAt(hi) : track_end) - changes.TsAt(lo);
         int best = 0;
         int64_t busy = 0;
         for (int k = 1; k < kKinds; ++k) {
@@ -201,6 +393,7 @@ struct Timeline::Track {
   // BuildTimeLevels(): time-aligned buckets, the finest about 4 changes wide on average, so they
   // cost at most a quarter byte per change in total. Only for tracks with many changes.
   void BuildTimeLevels(int64_t track_end) {
+    std::vector<TimeLevel>& tlevels = pyr->tlevels;
     tlevels.clear();
     const size_t n = changes.size();
     if (n < 256) return;
@@ -299,12 +492,12 @@ struct Timeline::Track {
     const size_t lo = i * span;
     if (lo >= n) return;
     const size_t hi = std::min(n, lo + span);
-    const int64_t start = changes[lo].ts();
+    const int64_t start = changes.TsAt(lo);
     const int64_t end = level == 0 ? EndOf(lo, track_end)
-                                   : (hi < n ? changes[hi].ts() : track_end);
+                                   : (hi < n ? changes.TsAt(hi) : track_end);
     if (start > t1 || end < t0) return;
     if (level == 0) {
-      const Change& c = changes[lo];
+      const Change c = changes[lo];
       if (c.kind() == SpanKind::kNone) return;
       Span s;
       s.start = start;
@@ -317,7 +510,7 @@ struct Timeline::Track {
       return;
     }
     if (end - start <= res) {
-      const uint8_t dom = levels[level - 1][i];
+      const uint8_t dom = pyr->levels[level - 1][i];
       const SpanKind k = static_cast<SpanKind>(dom & 0xf);
       if (k == SpanKind::kNone) return;
       Span s;
@@ -332,13 +525,15 @@ struct Timeline::Track {
     const size_t child_span = span / kFanout;
     for (size_t c = i * kFanout; c < i * kFanout + kFanout; ++c) {
       if (c * child_span >= n) break;
-      if (changes[c * child_span].ts() > t1) break;
+      if (changes.TsAt(c * child_span) > t1) break;
       Walk(level - 1, c, child_span, t0, t1, res, track_end, m);
     }
   }
 };
 
-Timeline::Timeline() : lanes_(kLanes) {}
+Timeline::Timeline() : arena_(std::make_unique<Arena>()), lanes_(kLanes) {
+  for (Track& t : lanes_) t.changes.set_arena(arena_.get());
+}
 Timeline::~Timeline() = default;
 
 const char* SpanKindName(SpanKind k) {
@@ -363,6 +558,7 @@ Timeline::Track* Timeline::GTrack(uint64_t g) {
   if (inserted || slot == 0) {
     g_tracks_.emplace_back();
     g_tracks_.back().id = g;
+    g_tracks_.back().changes.set_arena(arena_.get());
     slot = static_cast<uint32_t>(g_tracks_.size());
   }
   return &g_tracks_[slot - 1];
@@ -375,6 +571,7 @@ Timeline::Track* Timeline::PTrack(int64_t p) {
   p_ids_.push_back(p);
   p_tracks_.emplace_back();
   p_tracks_.back().id = static_cast<uint64_t>(p);
+  p_tracks_.back().changes.set_arena(arena_.get());
   return &p_tracks_.back();
 }
 
@@ -384,6 +581,7 @@ Timeline::Track* Timeline::MTrack(uint64_t m) {
   if (inserted || slot == 0) {
     m_tracks_.emplace_back();
     m_tracks_.back().id = m;
+    m_tracks_.back().changes.set_arena(arena_.get());
     slot = static_cast<uint32_t>(m_tracks_.size());
   }
   return &m_tracks_[slot - 1];
@@ -426,6 +624,8 @@ void Timeline::OnEvent(const Event& ev) {
       if (ev.type == EventType::kGoBlockGC) k = SpanKind::kGCWait;
       if (ev.type == EventType::kGoSysBlock) k = SpanKind::kSyscall;
       SetG(ev.g, ts, k, ev, 0);
+      // An ended goroutine gets no more changes: its unencoded tail shrinks to its size.
+      if (ev.type == EventType::kGoEnd) GTrack(ev.g)->changes.ShrinkTail();
       if (RealP(ev.p)) PTrack(ev.p)->Set(ts, SpanKind::kNone, ev.type, ev.stack_id, 0);
       break;
     }
@@ -487,7 +687,7 @@ void Timeline::Finish(int64_t last_ts) {
   for (Track& t : g_tracks_) t.Build(end_ts_);
   for (Track& t : p_tracks_) t.Build(end_ts_);
   for (Track& t : m_tracks_) t.Build(end_ts_);
-  auto order = [](const std::vector<Track>& ts, std::vector<uint32_t>* o,
+  auto order = [](const auto& ts, std::vector<uint32_t>* o,
                   std::vector<uint64_t>* ids) {
     o->resize(ts.size());
     for (uint32_t i = 0; i < o->size(); ++i) (*o)[i] = i;
@@ -495,6 +695,11 @@ void Timeline::Finish(int64_t last_ts) {
     ids->resize(o->size());
     for (size_t i = 0; i < o->size(); ++i) (*ids)[i] = ts[(*o)[i]].id;
   };
+  // The id → track maps only serve OnEvent(); TrackOf() searches the sorted ids. With a million
+  // goroutines the hash map is tens of MB.
+  g_index_ = parser::FlatMap<uint32_t>();
+  m_index_ = parser::FlatMap<uint32_t>();
+  m_of_p_ = parser::FlatMap<uint64_t>();
   order(g_tracks_, &g_order_, &g_sorted_ids_);
   order(p_tracks_, &p_order_, &p_sorted_ids_);
   order(m_tracks_, &m_order_, &m_sorted_ids_);
@@ -553,13 +758,12 @@ void Timeline::Query(Lens lens, int first, int n, int64_t t0, int64_t t1, int wi
     const Track* t = Get(lens, track);
     if (t == nullptr || t->changes.empty()) continue;
     Merger m(res, track, &out);
-    const size_t levels = t->levels.size();
+    const size_t levels = t->pyr ? t->pyr->levels.size() : 0;
     if (levels == 0) {
       // Small track: start at the last change at or before t0.
-      auto it = std::upper_bound(t->changes.begin(), t->changes.end(), t0,
-                                 [](int64_t v, const Change& c) { return v < c.ts(); });
-      size_t i = it == t->changes.begin() ? 0 : static_cast<size_t>(it - t->changes.begin()) - 1;
-      for (; i < t->changes.size() && t->changes[i].ts() <= t1; ++i) {
+      const size_t up = t->changes.PartitionPoint([t0](int64_t ts) { return ts <= t0; });
+      size_t i = up == 0 ? 0 : up - 1;
+      for (; i < t->changes.size() && t->changes.TsAt(i) <= t1; ++i) {
         t->Walk(0, i, 1, t0, t1, res, end_ts_, &m);
       }
       continue;
@@ -567,14 +771,13 @@ void Timeline::Query(Lens lens, int first, int n, int64_t t0, int64_t t1, int wi
     // Many changes in view: time buckets a pixel or less wide bound the work by the width;
     // otherwise the count pyramid gives exact spans.
     const Track::TimeLevel* lv = nullptr;
-    for (const auto& l : t->tlevels) {
+    for (const auto& l : t->pyr->tlevels) {
       if ((int64_t{1} << l.shift) <= res) lv = &l;
     }
     if (lv != nullptr) {
-      auto ts_less = [](const Change& c, int64_t v) { return c.ts() < v; };
-      auto lo = std::lower_bound(t->changes.begin(), t->changes.end(), t0, ts_less);
-      auto hi = std::lower_bound(lo, t->changes.end(), t1, ts_less);
-      if (hi - lo > 4 * static_cast<int64_t>(std::max(1, width_px))) {
+      const size_t lo = t->changes.PartitionPoint([t0](int64_t ts) { return ts < t0; });
+      const size_t hi = t->changes.PartitionPoint([t1](int64_t ts) { return ts < t1; });
+      if (static_cast<int64_t>(hi - lo) > 4 * static_cast<int64_t>(std::max(1, width_px))) {
         t->WalkBuckets(*lv, t0, t1, end_ts_, &m);
         continue;
       }
@@ -592,23 +795,22 @@ Span Timeline::SpanAt(Lens lens, int track, int64_t ts, int64_t slop) const {
   const Track* t = Get(lens, track);
   if (t == nullptr || t->changes.empty()) return s;
   const auto& cs = t->changes;
-  auto it = std::upper_bound(cs.begin(), cs.end(), ts,
-                             [](int64_t v, const Change& c) { return v < c.ts(); });
+  const size_t up = cs.PartitionPoint([ts](int64_t v) { return v <= ts; });
   size_t best = SIZE_MAX;
   if (cs.front().kind() == SpanKind::kInstant) {
     // The nearest instant within slop.
     int64_t best_d = slop + 1;
-    size_t hi = static_cast<size_t>(it - cs.begin());
+    size_t hi = up;
     for (size_t i : {hi > 0 ? hi - 1 : SIZE_MAX, hi < cs.size() ? hi : SIZE_MAX}) {
       if (i == SIZE_MAX) continue;
-      int64_t d = std::abs(cs[i].ts() - ts);
+      int64_t d = std::abs(cs.TsAt(i) - ts);
       if (d < best_d) best_d = d, best = i;
     }
-  } else if (it != cs.begin()) {
-    best = static_cast<size_t>(it - cs.begin()) - 1;
+  } else if (up != 0) {
+    best = up - 1;
   }
   if (best == SIZE_MAX || cs[best].kind() == SpanKind::kNone) return s;
-  const Change& c = cs[best];
+  const Change c = cs[best];
   s.start = c.ts();
   s.end = t->EndOf(best, end_ts_);
   s.kind = c.kind();
@@ -620,18 +822,21 @@ Span Timeline::SpanAt(Lens lens, int track, int64_t ts, int64_t slop) const {
 
 uint64_t Timeline::MemoryBytes() const {
   uint64_t b = 0;
-  auto add = [&](const std::vector<Track>& ts) {
-    b += ts.capacity() * sizeof(Track);
+  auto add = [&](const auto& ts) {
+    b += ts.size() * sizeof(Track);
     for (const Track& t : ts) {
-      b += t.changes.capacity() * sizeof(Change);
-      for (const auto& l : t.levels) b += l.capacity();
-      for (const auto& l : t.tlevels) b += l.b.capacity() + sizeof(l);
+      b += t.changes.MemoryBytes();
+      if (!t.pyr) continue;
+      b += sizeof(Track::Pyramid);
+      for (const auto& l : t.pyr->levels) b += l.capacity();
+      for (const auto& l : t.pyr->tlevels) b += l.b.capacity() + sizeof(l);
     }
   };
   add(lanes_);
   add(g_tracks_);
   add(p_tracks_);
   add(m_tracks_);
+  b += arena_->bytes();
   b += (g_order_.capacity() + p_order_.capacity() + m_order_.capacity()) * sizeof(uint32_t);
   b += (g_sorted_ids_.capacity() + p_sorted_ids_.capacity() + m_sorted_ids_.capacity()) * 8;
   return b;

@@ -7,8 +7,9 @@
 //   tl.Query(Lens::kG, first_track, n, t0, t1, width_px, [](int track, const Span& s) { ... });
 //
 // Every track (one per goroutine, P, thread, plus the GC, STW, network, timer and syscall lanes) is
-// one array of 16-byte state changes ("from ts on, the track is in state K, opened by event T with
-// stack S"); a span is one change up to the next. Above the changes sits a pyramid of 16-ary nodes
+// a sequence of state changes ("from ts on, the track is in state K, opened by event T with stack
+// S"), stored in varint-encoded blocks of 16 (~6 bytes per change; see timeline.cc); a span is one
+// change up to the next. Above the changes sits a pyramid of 16-ary nodes
 // that store only their dominant state (1 byte per 16 changes): a query walks the pyramid from the
 // top and stops at the first node shorter than the resolution (the time of one pixel), so a
 // response is bounded by the pixels on screen, never by the number of events.
@@ -19,7 +20,9 @@
 #define TRACETOOL_LIB_ANALYSIS_TIMELINE_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +30,10 @@
 #include "lib/parser/flat_map.h"
 
 namespace tracetool::analysis {
+
+namespace timeline_internal {
+class Arena;
+}
 
 // What a track is doing. Values are part of the web API (web/app.js names and colours them).
 enum class SpanKind : uint8_t {
@@ -103,8 +110,10 @@ class Timeline {
   const Track* Get(Lens lens, int track) const;
   void SetG(uint64_t g, int64_t ts, SpanKind k, const parser::Event& ev, uint64_t aux);
 
+  std::unique_ptr<timeline_internal::Arena> arena_;  // the encoded changes of every track
   std::vector<Track> lanes_;
-  std::vector<Track> g_tracks_;  // in order of first appearance
+  // In order of first appearance; a deque: a million goroutines cost no doubling slack or copies.
+  std::deque<Track> g_tracks_;
   std::vector<Track> p_tracks_;
   std::vector<Track> m_tracks_;
   parser::FlatMap<uint32_t> g_index_;  // goroutine → position in g_tracks_ + 1
