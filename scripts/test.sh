@@ -31,7 +31,7 @@ if [[ -z "${HOME:-}" && -z "${GOCACHE:-}" ]]; then export GOCACHE=/tmp/tracetool
 export GOPROXY=${GOPROXY:-off} GOFLAGS=${GOFLAGS:-} GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/tests/tsan.supp}
 
 LOGDIR=$ROOT/build-logs
 mkdir -p "$LOGDIR"
