@@ -78,9 +78,8 @@ int main(int argc, char** argv) {
       ->type_name("TYPE");
   app.add_flag("-d", opts.dump, "Print every event of the trace, one per line, as go tool trace -d");
   app.add_option("--threads", opts.threads,
-                 "Threads for reading the trace: 1, or 2 to merge the per-P batches on a second "
-                 "core (same output); default: 2 when there is a second core and the trace is at "
-                 "least 1 MiB")
+                 "Threads for reading the trace: 1 (default), or 2 to merge the per-P batches on "
+                 "a second core (same output; slower on SMT siblings, see README)")
       ->type_name("N")
       ->check(CLI::Range(0, 2));
   app.add_option("--http", opts.http,

@@ -42,9 +42,9 @@ struct ParseStats {
 };
 
 struct ReaderOptions {
-  // Threads for reading: 1 = everything on the caller's thread; 2 = the merge of per-P batches
-  // runs on a second thread (same events, same order); 0 = 2 when the machine has a second core
-  // and the trace is at least 1 MiB, else 1.
+  // Threads for reading: 1 (or 0, the default) = everything on the caller's thread; 2 = the merge
+  // of per-P batches runs on a second thread (same events, same order). Two threads were slower
+  // on the 2-vCPU machine we measure on (README "Speed and memory"), hence not the default.
   int threads = 0;
 };
 
