@@ -309,6 +309,40 @@ Stacks
   EXPECT_EQ(r.reader->String(r.events[6].args[0]), "chan receive");
 }
 
+// CPU samples (spec §1.7.3) are events of the stream: ordered by time among the others (§3.1 step
+// 5b), with their M's P and G, "no P" as -1 and "no goroutine" as 0, and a resolved stack.
+TEST(V2Model, CpuSamplesAreOrderedEventsWithStacks) {
+  std::string t = std::string(kPrelude) + R"(EventBatch gen=1 m=0 time=0 size=?
+ProcStatus dt=1 p=0 pstatus=1
+GoStatus dt=1 g=1 m=0 gstatus=2
+GoBlock dt=20 reason_string=1 stack=0
+EventBatch gen=1 m=18446744073709551615 time=0 size=?
+CPUSamples
+CPUSample time=15 m=0 p=0 g=1 stack=1
+CPUSample time=5 m=0 p=18446744073709551615 g=0 stack=0
+EventBatch gen=1 m=18446744073709551615 time=0 size=?
+Stacks
+Stack id=1 nframes=1
+	pc=4096 func=2 file=3 line=7
+)" + Strings({{1, "chan receive"}, {2, "main.spin"}, {3, "main.go"}});
+  ReadResult r = ReadAll(Assemble(t));
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(Types(r), (std::vector<std::string>{"ProcStart", "GoCreate", "GoStart", "CPUSample",
+                                                "CPUSample", "GoBlockRecv"}));
+  const Event& early = r.events[3];
+  EXPECT_EQ(early.p, -1);
+  EXPECT_EQ(early.g, 0u);
+  EXPECT_EQ(early.args[0], 5u) << "the sample's own clock value";
+  EXPECT_EQ(early.stack_id, 0u);
+  const Event& late = r.events[4];
+  EXPECT_EQ(late.p, 0);
+  EXPECT_EQ(late.g, 1u);
+  EXPECT_LT(early.ts, late.ts);
+  ASSERT_EQ(r.reader->Stack(late.stack_id).size(), 1u);
+  EXPECT_EQ(r.reader->String(r.reader->Stack(late.stack_id)[0].fn), "main.spin");
+  EXPECT_EQ(r.reader->Stack(late.stack_id)[0].line, 7u);
+}
+
 TEST(V2Model, SchedRuleSkipsTheWaitBeforeTheFirstRunAndCountsYields) {
   // g2 is created and started (its first run: not counted), yields (GoStop), starts again
   // (counted, charged to the GoSched's own stack).

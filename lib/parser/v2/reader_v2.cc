@@ -295,15 +295,21 @@ class V2ReaderImpl final : public V2Reader {
       TT_RETURN_IF_ERROR(StartGeneration());
       in_gen_ = true;
     }
-    if (heap_.empty() && cpu_next_ >= cpu_ns_.size()) {
+    if (heap_.empty() && cpu_next_ >= cpu_.size()) {
       in_gen_ = false;
       return OkStatus();
     }
-    // CPU samples are public events in Go's stream (they take part in the strictly-increasing
-    // time rule) but have no place in the model: they only advance the clock.
-    while (cpu_next_ < cpu_ns_.size() &&
-           (heap_.empty() || cpu_ns_[cpu_next_] < cursors_[heap_[0]].time)) {
-      Pub(cpu_ns_[cpu_next_++]);
+    // CPU samples are public events in Go's stream, placed before the first event that is not
+    // earlier (spec §3.1 step 5b); the model has them as CPUSample, as v1 Go 1.19 traces do.
+    if (cpu_next_ < cpu_.size() && (heap_.empty() || cpu_[cpu_next_].ns < cursors_[heap_[0]].time)) {
+      const CpuSample& cs = cpu_[cpu_next_++];
+      Event& e = Emit(EventType::kCPUSample, Pub(cs.ns), cs.offset, cs.g, cs.p);
+      e.p = cs.p == kNone ? -1 : static_cast<int64_t>(cs.p);  // v1's convention for "no P"
+      e.args[0] = cs.ticks;
+      e.args[1] = cs.p;
+      e.args[2] = cs.g;
+      e.stack_id = Stk(cs.stack);
+      return OkStatus();
     }
     if (heap_.empty()) return OkStatus();
     bool adv = false;
@@ -335,8 +341,7 @@ class V2ReaderImpl final : public V2Reader {
     stk_map_ = FlatMap<uint32_t>();
     pc_frames_ = FlatMap<Frame>();
     stack_batches_.clear();
-    cpu_ticks_.clear();
-    cpu_ns_.clear();
+    cpu_.clear();
     cpu_next_ = 0;
     has_freq_ = false;
     has_clock_ = false;
@@ -595,7 +600,7 @@ class V2ReaderImpl final : public V2Reader {
       for (uint64_t& x : v) {
         if (!Uvarint(&p, end, &x)) return Truncated(off, "CPU sample");
       }
-      cpu_ticks_.push_back(v[0]);
+      cpu_.push_back(CpuSample{0, v[0], v[1], v[2], v[3], v[4], off});
       ++stats_.cpu_samples;
     }
     return OkStatus();
@@ -654,9 +659,9 @@ class V2ReaderImpl final : public V2Reader {
     }
     ns_per_tick_ = 1.0 / (static_cast<double>(freq_) / 1e9);
     for (uint32_t bi : stack_batches_) TT_RETURN_IF_ERROR(ParseStacks(batches_[bi]));
-    cpu_ns_.reserve(cpu_ticks_.size());
-    for (uint64_t t : cpu_ticks_) cpu_ns_.push_back(Trunc(static_cast<double>(t) * ns_per_tick_));
-    std::stable_sort(cpu_ns_.begin(), cpu_ns_.end());
+    for (CpuSample& cs : cpu_) cs.ns = Trunc(static_cast<double>(cs.ticks) * ns_per_tick_);
+    std::stable_sort(cpu_.begin(), cpu_.end(),
+                     [](const CpuSample& a, const CpuSample& b) { return a.ns < b.ns; });
     // The Sync at the generation's start (Go's current reader, every version).
     sync_times_.push_back(Pub(Trunc(static_cast<double>(min_time_) * ns_per_tick_)));
     cursors_.resize(mlists_.size());
@@ -1876,8 +1881,13 @@ class V2ReaderImpl final : public V2Reader {
   FlatMap<uint32_t> stk_map_;  // generation stack id → global id
   FlatMap<Frame> pc_frames_;   // PC → its frame, strings resolved (the generation's first record)
   std::vector<uint32_t> stack_batches_;
-  std::vector<uint64_t> cpu_ticks_;
-  std::vector<int64_t> cpu_ns_;
+  // One generation's CPU samples (spec §1.7.3), ordered by time once the generation is loaded.
+  struct CpuSample {
+    int64_t ns;
+    uint64_t ticks, m, p, g, stack;
+    uint64_t offset;
+  };
+  std::vector<CpuSample> cpu_;
   size_t cpu_next_ = 0;
   bool has_freq_ = false, has_clock_ = false;
   uint64_t freq_ = 0;
