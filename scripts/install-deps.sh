@@ -20,6 +20,8 @@ PACKAGES=(
   chromium                           # (node and npm come with the machine)
   # the oracle: Go 1.19's `go tool trace`, and its canned traces (src/internal/trace/testdata)
   golang-1.19-go golang-1.19-src
+  # lib/fiber on aarch64: a cross compiler and qemu-user run its tests (scripts/test.sh, stage arm64)
+  g++-aarch64-linux-gnu qemu-user
   # GNU time (/usr/bin/time -v: peak RSS) and scripting
   time python3 gzip
 )

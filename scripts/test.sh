@@ -6,6 +6,8 @@
 #   main      RelWithDebInfo, -Werror, into build/: ctest (all labels: unit, oracle, golden, fiber…)
 #   asan      ASan+UBSan (gcc) into build-asan/: ctest -L 'unit|fiber'
 #   tsan      TSan into build-tsan/: ctest -L 'fiber|threads' (only when lib/fiber exists)
+#   arm64     lib/fiber and tests/fiber cross-compiled for aarch64 into build-aarch64/ (the
+#             tests/aarch64 project), run under qemu-user: the aarch64 context switch for real
 #   fuzz      libFuzzer (clang) into build-fuzz/: parse_fuzzer for $FUZZ_SECONDS s on a copy of
 #             the seed corpus, then every file of testdata/corrupt/ replayed (must not crash)
 #   bench     bench/compare.sh --smoke: both tools on a tiny generated trace, and parse_bench
@@ -22,7 +24,7 @@ ROOT=$(pwd)
 
 JOBS=${JOBS:-2}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-STAGES=${STAGES:-"deps main asan tsan fuzz bench"}
+STAGES=${STAGES:-"deps main asan tsan arm64 fuzz bench"}
 GO=/usr/lib/go-1.19/bin/go
 export CTEST_OUTPUT_ON_FAILURE=1
 # Go needs a build cache; CI's environment may lack HOME. Go programs here use the standard
@@ -152,6 +154,19 @@ if want tsan; then
     fi
   else
     banner tsan "skipped: no lib/fiber/CMakeLists.txt"
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+if want arm64; then
+  banner arm64 "lib/fiber for aarch64 (cross g++, static), build-aarch64/: ctest under qemu-aarch64"
+  t=$SECONDS
+  if cmake -S tests/aarch64 -B build-aarch64 -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+       -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/aarch64-linux-gnu.cmake" &&
+     cmake --build build-aarch64 -j "$JOBS"; then
+    run_ctest arm64 $t build-aarch64 --no-tests=error
+  else
+    build_failed arm64 $t $?
   fi
 fi
 

@@ -98,4 +98,11 @@ inline std::string ProcsName(const ::testing::TestParamInfo<int>& info) {
 
 }  // namespace tracetool::fiber::testing
 
+// Death tests re-execute the test binary ("threadsafe": the runtime's threads make fork-only
+// death tests unsafe). The aarch64 build runs under qemu-user without binfmt_misc, where a
+// re-exec of the aarch64 binary fails, so it builds with TT_FIBER_DEATH_STYLE="fast".
+#ifndef TT_FIBER_DEATH_STYLE
+#define TT_FIBER_DEATH_STYLE "threadsafe"
+#endif
+
 #endif  // TRACETOOL_TESTS_FIBER_FIBER_TEST_UTIL_H_

@@ -368,7 +368,7 @@ TEST(PreemptionTest, SecondFiberRunsWhileOneSpins) {
 }
 
 TEST(DeadlockDeathTest, AllAsleepIsFatal) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  GTEST_FLAG_SET(death_test_style, TT_FIBER_DEATH_STYLE);
   EXPECT_DEATH(
       {
         Options opts;
@@ -388,7 +388,7 @@ TEST(DeadlockDeathTest, AllAsleepIsFatal) {
 }
 
 TEST(MisuseDeathTest, SendOnClosedChannel) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  GTEST_FLAG_SET(death_test_style, TT_FIBER_DEATH_STYLE);
   EXPECT_DEATH(
       {
         Options opts;
@@ -403,7 +403,7 @@ TEST(MisuseDeathTest, SendOnClosedChannel) {
 }
 
 TEST(MisuseDeathTest, BlockingOutsideFiber) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  GTEST_FLAG_SET(death_test_style, TT_FIBER_DEATH_STYLE);
   EXPECT_DEATH(
       {
         Chan<int> c;
@@ -421,7 +421,7 @@ __attribute__((noinline)) int Recurse(int n) {
 }
 
 TEST(GuardPageDeathTest, OverflowNamesTheFiber) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  GTEST_FLAG_SET(death_test_style, TT_FIBER_DEATH_STYLE);
   EXPECT_DEATH(
       {
         Options opts;

@@ -206,7 +206,7 @@ TEST_P(SyncTest, OnceRunsExactlyOnce) {
 TT_FIBER_INSTANTIATE_PROCS(SyncTest);
 
 TEST(SyncDeathTest, UnlockOfUnlockedMutex) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  GTEST_FLAG_SET(death_test_style, TT_FIBER_DEATH_STYLE);
   EXPECT_DEATH(
       {
         Options opts;
