@@ -12,7 +12,7 @@
 namespace {
 
 constexpr const char* kDescription =
-    R"(tracetool: analyse Go execution traces (Go 1.5 – 1.21 formats), like `go tool trace`.
+    R"(tracetool: analyse Go execution traces (Go 1.5 – 1.26: every trace format Go has written), like `go tool trace`.
 
 Examples:
   tracetool -pprof=sched trace.out > sched.prof    # scheduler latency profile; then: go tool pprof -top sched.prof
