@@ -291,7 +291,8 @@ uint64_t ChromeTraceWriter::StwKey(const parser::Event& ev) const {
 }
 
 Status ChromeTraceWriter::OnEvent(const parser::Event& ev, std::string* out) {
-  if (ev.p < format::kTimerP && ev.p > max_proc_) max_proc_ = ev.p;
+  // Go counts real Ps only (cmd/trace: ev.P < FakeP); a Go 1.22+ event without a P has kFakeP.
+  if (ev.p < format::kFakeP && ev.p > max_proc_) max_proc_ = ev.p;
   // State tracking first (Go does it before filtering), then what the event writes.
   switch (ev.type) {
     case EventType::kGoStart:
