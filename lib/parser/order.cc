@@ -108,16 +108,6 @@ Transition StateTransition(const MEvent& ev) {
   return t;
 }
 
-// How an event type reads and changes the P's current goroutine (spec §1.7 "G context").
-enum class GContext : uint8_t {
-  kKeep,   // G = the P's current goroutine
-  kStart,  // GoStart*: current goroutine := arg g, G = g
-  kNone,   // GC and STW events: G = 0, current goroutine unchanged
-  kEnd,    // the goroutine stops running here: G = current, then current := 0
-  kArg0,   // GoSysExit, GoWaiting, GoInSyscall: G = arg g (not GoSysExitLocal: Go keys this on
-           // the raw type)
-};
-
 constexpr std::array<GContext, 64> MakeGContext() {
   std::array<GContext, 64> t{};
   using E = EventType;
@@ -161,7 +151,28 @@ struct Merger::Cursor {
   size_t next_sample = 0;
 };
 
-Merger::Merger(const Input* in, const TraceIndex* index) : in_(in), idx_(index) {}
+Merger::Merger(const Input* in, const TraceIndex* index) : in_(in), idx_(index) {
+  // Per event type, for this version: what Advance() needs to turn wire values into a head.
+  for (int t = 0; t < 64; ++t) {
+    TypePlan& tp = plans_[static_cast<size_t>(t)];
+    tp.gctx = kGContext[static_cast<size_t>(t)];
+    if (t == 0 || t >= static_cast<int>(EventType::kCount)) continue;
+    const auto type = static_cast<EventType>(t);
+    const format::EventSpec& spec = format::Spec(type);
+    const int want = format::WireValueCount(type, idx_->version);
+    tp.has_stack = spec.has_stack;
+    if (want > 0) {
+      tp.nargs = static_cast<uint8_t>(
+          std::min<int>(want - 1 - (spec.has_stack ? 1 : 0), format::kMaxArgs));
+    }
+    // Handled by FillHead() straight from the buffer: timeline events of this version, except
+    // CPU samples (their own cursor) and UserLog (a message follows its values).
+    if (spec.min_version <= idx_->version && !spec.meta && want > 0 &&
+        type != EventType::kCPUSample && type != EventType::kUserLog && want <= 8) {
+      tp.want = static_cast<int8_t>(want);
+    }
+  }
+}
 Merger::~Merger() = default;
 
 Status Merger::Init() {
@@ -238,6 +249,37 @@ Status Merger::Advance(uint32_t ci) {
       c.in_batch = true;
       continue;
     }
+    if (ver >= 1007) {
+      // The common case, decoded straight from the cursor's buffer into the head slot: an
+      // ordinary event whose value count is right. Everything else (meta records, CPU samples,
+      // UserLog, the end of the buffered bytes, malformed records) goes through RawReader::Next,
+      // which also produces the exact error.
+      if (const uint8_t* const p0 = c.reader.FastPeek()) {
+        const uint8_t b = p0[0];
+        const TypePlan& tp = plans_[b & 0x3f];
+        const int narg = (b >> 6) + 1;
+        uint64_t v[8];
+        const uint8_t* p = p0 + 1;
+        bool ok = tp.want > 0;
+        int n = 0;
+        if (ok && narg < 4) {
+          ok = narg == tp.want;
+          for (; ok && n < narg; ++n) ok = DecodeVarint(&p, &v[n]);
+        } else if (ok) {
+          uint64_t len = 0;
+          ok = DecodeVarint(&p, &len) && len <= 90;
+          const uint8_t* const vend = p + len;
+          while (ok && p < vend) ok = n < 8 && DecodeVarint(&p, &v[n++]);
+          ok = ok && p == vend && n == tp.want;
+        }
+        if (ok) {
+          const uint64_t off = c.reader.offset();
+          c.reader.FastSkip(static_cast<size_t>(p - p0));
+          FillHead(c, tp, static_cast<EventType>(b & 0x3f), off, v, static_cast<size_t>(n));
+          return OkStatus();
+        }
+      }
+    }
     TT_RETURN_IF_ERROR(c.reader.Next(&c.rec, /*want_strings=*/false));
     const RawRecord& r = c.rec;
     const std::span<const uint64_t> v = r.values();
@@ -247,56 +289,79 @@ Status Merger::Advance(uint32_t ci) {
     }
     const format::EventSpec& spec = format::Spec(r.type);
     if (spec.meta) continue;
-    MEvent& e = c.slots[c.cur ^ 1];
-    e.type = r.type;
-    e.offset = r.offset;
-    e.p = c.p;
-    e.g = c.cur_g;
-    size_t arg0;
-    if (ver < 1007) {
+    if (ver >= 1007) {
+      FillHead(c, plans_[static_cast<size_t>(r.type)], r.type, r.offset, v.data(), v.size());
+    } else {
+      MEvent& e = c.slots[c.cur ^ 1];
+      e.type = r.type;
+      e.offset = r.offset;
+      e.p = c.p;
       e.seq = WrapAdd(c.last_seq, static_cast<int64_t>(v[0]));
       e.ticks = WrapAdd(c.last_ticks, static_cast<int64_t>(v[1]));
       c.last_seq = e.seq;
-      arg0 = 2;
-    } else {
-      e.seq = 0;
-      e.ticks = WrapAdd(c.last_ticks, static_cast<int64_t>(v[0]));
-      arg0 = 1;
-    }
-    c.last_ticks = e.ticks;
-    // Value counts were checked by the reader: arg0 + slots (+ stack id).
-    const size_t nargs = std::min<size_t>(v.size() - arg0 - (spec.has_stack ? 1 : 0), format::kMaxArgs);
-    static_assert(format::kMaxArgs == 4);
-    e.args[0] = e.args[1] = e.args[2] = e.args[3] = 0;
-    for (size_t i = 0; i < nargs; ++i) e.args[i] = v[arg0 + i];
-    e.stack_id = spec.has_stack ? static_cast<uint32_t>(std::min<uint64_t>(v.back(), UINT32_MAX)) : 0;
-    switch (kGContext[static_cast<size_t>(r.type)]) {
-      case GContext::kStart:
-        c.cur_g = e.args[0];
-        e.g = c.cur_g;
-        break;
-      case GContext::kNone:
-        e.g = 0;
-        break;
-      case GContext::kEnd:
-        c.cur_g = 0;
-        break;
-      case GContext::kArg0:
-        e.g = e.args[0];
-        break;
-      case GContext::kKeep:
-        break;
+      c.last_ticks = e.ticks;
+      const size_t arg0 = 2;
+      // Value counts were checked by the reader: arg0 + slots (+ stack id).
+      const size_t nargs =
+          std::min<size_t>(v.size() - arg0 - (spec.has_stack ? 1 : 0), format::kMaxArgs);
+      e.args[0] = e.args[1] = e.args[2] = e.args[3] = 0;
+      for (size_t i = 0; i < nargs; ++i) e.args[i] = v[arg0 + i];
+      e.stack_id =
+          spec.has_stack ? static_cast<uint32_t>(std::min<uint64_t>(v.back(), UINT32_MAX)) : 0;
+      e.message_len = 0;
+      SetG(c, e, kGContext[static_cast<size_t>(r.type)]);
+      c.cur ^= 1;
     }
     if (r.type == EventType::kUserLog) {
+      MEvent& e = c.head();
       e.message_offset = r.str_offset;
       e.message_len = static_cast<uint32_t>(r.str.size());  // at most 1e6 (raw_reader.cc)
-    } else {
-      e.message_len = 0;
     }
-    c.cur ^= 1;
     c.has_head = true;
     return OkStatus();
   }
+}
+
+// SetG(): the event's goroutine and the P's current one (spec §1.7 "G context").
+inline void Merger::SetG(Cursor& c, MEvent& e, GContext gc) {
+  e.g = c.cur_g;
+  switch (gc) {
+    case GContext::kStart:
+      c.cur_g = e.args[0];
+      e.g = c.cur_g;
+      break;
+    case GContext::kNone:
+      e.g = 0;
+      break;
+    case GContext::kEnd:
+      c.cur_g = 0;
+      break;
+    case GContext::kArg0:
+      e.g = e.args[0];
+      break;
+    case GContext::kKeep:
+      break;
+  }
+}
+
+// FillHead(): the next head of cursor c (version >= 1007) from its wire values v[0..n), whose
+// count the caller has checked: time delta, argument slots, stack id.
+inline void Merger::FillHead(Cursor& c, const TypePlan& tp, EventType type, uint64_t offset,
+                             const uint64_t* v, size_t n) {
+  MEvent& e = c.slots[c.cur ^ 1];
+  e.type = type;
+  e.offset = offset;
+  e.p = c.p;
+  e.seq = 0;
+  e.ticks = WrapAdd(c.last_ticks, static_cast<int64_t>(v[0]));
+  c.last_ticks = e.ticks;
+  static_assert(format::kMaxArgs == 4);
+  for (size_t i = 0; i < format::kMaxArgs; ++i) e.args[i] = i < tp.nargs ? v[1 + i] : 0;
+  e.stack_id = tp.has_stack ? static_cast<uint32_t>(std::min<uint64_t>(v[n - 1], UINT32_MAX)) : 0;
+  e.message_len = 0;
+  SetG(c, e, tp.gctx);
+  c.cur ^= 1;
+  c.has_head = true;
 }
 
 // An ended goroutine's ordering state is (its last seq, running): GoEnd changes nothing (spec
@@ -563,11 +628,13 @@ Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
     *got = true;
     return OkStatus();
   }
-  Pending p{m.ticks, merge_index_++, m};
-  if (in_order_.empty() || p.ticks >= in_order_.back().ticks) {
-    in_order_.push_back(std::move(p));
+  if (in_order_.empty() || m.ticks >= in_order_.back().ticks) {
+    Pending& p = in_order_.emplace_back();  // one copy of the event, into its final slot
+    p.ticks = m.ticks;
+    p.order = merge_index_++;
+    p.ev = m;
   } else {
-    moved_.push(std::move(p));
+    moved_.push(Pending{m.ticks, merge_index_++, m});
   }
   return OkStatus();
 }

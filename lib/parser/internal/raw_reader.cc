@@ -13,23 +13,6 @@ std::string_view TypeName(EventType t) {
   if (static_cast<int>(t) < static_cast<int>(EventType::kCount)) return format::Spec(t).name;
   return "record";
 }
-// DecodeVarint() decodes one uvarint at *p (at least 10 readable bytes) and advances *p. False
-// for a 10-byte run of continuation bits, which the slow path reports. Bits past 63 drop, as Go's.
-inline bool DecodeVarint(const uint8_t** p, uint64_t* v) {
-  uint64_t x = 0;
-  const uint8_t* q = *p;
-  for (int i = 0; i < 10; ++i) {
-    const uint8_t c = q[i];
-    x |= static_cast<uint64_t>(c & 0x7f) << (7 * i);
-    if ((c & 0x80) == 0) {
-      *p = q + i + 1;
-      *v = x;
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 RawReader::RawReader(const Input* in, int version, uint64_t offset, uint64_t end,
@@ -50,6 +33,7 @@ RawReader::RawReader(const Input* in, int version, uint64_t offset, uint64_t end
 void RawReader::Reset(uint64_t offset, uint64_t end) {
   pos_ = offset;
   end_ = std::min(end, in_->size());
+  UpdateFastEnd();
 }
 
 Status RawReader::Fill(size_t need) {
@@ -65,6 +49,7 @@ Status RawReader::Fill(size_t need) {
   }
   buf_start_ = pos_;
   buf_len_ = keep;
+  UpdateFastEnd();
   uint64_t limit = end_;
   size_t room = buf_.size() - keep;
   if (buf_start_ + keep < limit) {
@@ -73,6 +58,7 @@ Status RawReader::Fill(size_t need) {
     TT_RETURN_IF_ERROR(in_->ReadAt(buf_start_ + keep, buf_.data() + keep, n, &got));
     buf_len_ += got;
   }
+  UpdateFastEnd();
   return OkStatus();
 }
 
@@ -135,8 +121,8 @@ Status RawReader::ReadString(uint64_t len, std::string* out, bool keep, EventTyp
 // (an event record is at most 1 + 10 + 8 × 10 bytes). Anything unusual (strings, stacks, UserLog,
 // a length or count that is off) goes to NextSlow(), which produces the exact error.
 bool RawReader::NextFast(RawRecord* rec) {
-  if (pos_ < buf_start_ || pos_ + 128 > buf_start_ + buf_len_ || pos_ + 128 > end_) return false;
-  const uint8_t* const start = buf_.data() + (pos_ - buf_start_);
+  const uint8_t* const start = FastPeek();
+  if (start == nullptr) return false;
   const uint8_t* p = start;
   const uint8_t b = *p++;
   const int typ = b & 0x3f;
@@ -174,8 +160,8 @@ bool RawReader::NextFast(RawRecord* rec) {
 }
 
 bool RawReader::SkimFast(RawRecord* rec) {
-  if (pos_ < buf_start_ || pos_ + 128 > buf_start_ + buf_len_ || pos_ + 128 > end_) return false;
-  const uint8_t* const start = buf_.data() + (pos_ - buf_start_);
+  const uint8_t* const start = FastPeek();
+  if (start == nullptr) return false;
   const uint8_t* p = start;
   const uint8_t b = *p++;
   const int typ = b & 0x3f;

@@ -4,6 +4,7 @@
 #ifndef TRACETOOL_LIB_PARSER_INTERNAL_RAW_READER_H_
 #define TRACETOOL_LIB_PARSER_INTERNAL_RAW_READER_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -43,8 +44,48 @@ struct RawRecord {
   std::vector<uint64_t> big;
 };
 
+// DecodeVarint() decodes one uvarint at *p (at least 10 readable bytes) and advances *p. False
+// for a 10-byte run of continuation bits, which the slow path reports. Bits past 63 drop, as Go's.
+// Most values of a trace are one or two bytes (time deltas, small ids), so those two cases come
+// first, without a loop.
+inline bool DecodeVarint(const uint8_t** p, uint64_t* v) {
+  const uint8_t* q = *p;
+  if (q[0] < 0x80) {
+    *v = q[0];
+    *p = q + 1;
+    return true;
+  }
+  if (q[1] < 0x80) {
+    *v = (q[0] & 0x7fu) | (static_cast<uint64_t>(q[1]) << 7);
+    *p = q + 2;
+    return true;
+  }
+  uint64_t x = (q[0] & 0x7fu) | (static_cast<uint64_t>(q[1] & 0x7f) << 7);
+  for (int i = 2; i < 10; ++i) {
+    const uint8_t c = q[i];
+    x |= static_cast<uint64_t>(c & 0x7f) << (7 * i);
+    if ((c & 0x80) == 0) {
+      *p = q + i + 1;
+      *v = x;
+      return true;
+    }
+  }
+  return false;
+}
+
 class RawReader {
  public:
+  // Direct access for a caller that decodes ordinary event records itself (the merge's hot
+  // path): FastPeek() is the next unread byte when at least kFastBytes bytes from there are
+  // buffered and inside the range (an event record is at most 1 + 10 + 8 × 10 bytes), else null;
+  // FastSkip(n) consumes n of them. Anything the caller does not handle goes through Next().
+  static constexpr size_t kFastBytes = 128;
+  const uint8_t* FastPeek() const {
+    if (pos_ < buf_start_ || pos_ + kFastBytes > fast_end_) return nullptr;
+    return buf_.data() + (pos_ - buf_start_);
+  }
+  void FastSkip(size_t n) { pos_ += n; }
+
   // RawReader reads `in` (not owned; must outlive it) for a trace of `version`, starting at
   // `offset`, up to `end` (exclusive; the input size if larger).
   RawReader(const Input* in, int version, uint64_t offset, uint64_t end, size_t buffer_size);
@@ -81,6 +122,8 @@ class RawReader {
   int8_t want_values_[64];  // expected value count per type for this version; -1: special
   uint64_t buf_start_ = 0;  // absolute offset of buf_[0]
   size_t buf_len_ = 0;      // valid bytes in buf_
+  uint64_t fast_end_ = 0;   // min(buf_start_ + buf_len_, end_): the limit of FastPeek()
+  void UpdateFastEnd() { fast_end_ = std::min<uint64_t>(buf_start_ + buf_len_, end_); }
 };
 
 }  // namespace tracetool::parser::internal
