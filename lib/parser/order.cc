@@ -419,6 +419,23 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
   // by time. The frontier is kept sorted here, so that stable sort is the same as inserting each
   // new head after the heads with an equal or earlier time (upper bound).
   auto earlier = [](const FrontierItem& a, const FrontierItem& b) { return a.ticks < b.ticks; };
+  FrontierItem top;
+  if (newly_ready_.size() == 1) {
+    // The common step: the only new head is the one that replaced the event just merged. When it
+    // is strictly earlier than every frontier head, Go's insertion would put it first and the
+    // removal below would take it again, moving the last element to its lower bound among the
+    // others, which leaves the frontier as it is when that element's time is strictly the
+    // largest. Then the frontier need not be touched at all.
+    const uint32_t ci = newly_ready_[0];
+    const int64_t ticks = cursors_[ci]->head().ticks;
+    const size_t n = frontier_.size();
+    if ((n == 0 || ticks < frontier_[0].ticks) &&
+        (n < 2 || frontier_[n - 2].ticks < frontier_[n - 1].ticks)) {
+      newly_ready_.clear();
+      top = FrontierItem{ticks, ci};
+      return Merged(top, outp);
+    }
+  }
   if (!newly_ready_.empty()) {
     if (newly_ready_.size() > 1) std::sort(newly_ready_.begin(), newly_ready_.end());
     for (uint32_t ci : newly_ready_) {
@@ -447,7 +464,7 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
   }
   // Take the earliest; Go then moves the last element into its slot, and its next sort puts that
   // element before the heads with an equal time (it sits first): a lower-bound insertion.
-  const FrontierItem top = frontier_[0];
+  top = frontier_[0];
   const FrontierItem last = frontier_.back();
   frontier_.pop_back();
   if (!frontier_.empty()) {
@@ -455,6 +472,12 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
     std::move(frontier_.begin() + 1, pos, frontier_.begin());
     *(pos - 1) = last;
   }
+  return Merged(top, outp);
+}
+
+// Merged(): the head of cursor top.cursor is the next merged event: apply its state transition,
+// check its time, load the cursor's next head.
+Status Merger::Merged(FrontierItem top, MEvent** outp) {
   Cursor& c = *cursors_[top.cursor];
   MEvent* out = &c.head();  // stays valid: Advance() decodes into the other slot
   *outp = out;

@@ -72,6 +72,7 @@ class Merger {
   Status Apply(const MEvent& e);            // the state transition of a merged event
   void Wake(uint64_t key);                  // re-classify heads waiting on key
   Status MergeOne(MEvent** ev, bool* done);  // order1007 steps 1–4
+  Status Merged(FrontierItem top, MEvent** ev);
   Status Next1005(MEvent** ev, bool* done);
 
   const Input* const in_;
