@@ -146,6 +146,10 @@ struct Merger::Cursor {
   int cur = 0;
   MEvent& head() { return slots[cur]; }
   Transition trans;  // computed when the head entered the frontier
+  // Where Classify() found trans.key's state, valid while gstate_.epoch() == state_epoch (null:
+  // not found then). Saves the second lookup when the head is merged.
+  Merger::OrderState* state = nullptr;
+  uint64_t state_epoch = 0;
   // CPU samples, sorted by real time (spec §3.1).
   std::vector<MEvent> samples;
   size_t next_sample = 0;
@@ -387,7 +391,9 @@ void Merger::Classify(uint32_t ci) {
   c.trans = StateTransition(c.head());
   const Transition& t = c.trans;
   if (t.key != kUnordered) {
-    const OrderState cur = Current(t.key);
+    c.state = gstate_.Find(t.key);
+    c.state_epoch = gstate_.epoch();
+    const OrderState cur = c.state != nullptr ? *c.state : Current(t.key);
     if (!((t.init_seq == kNoSeq || t.init_seq == cur.seq) && t.init_status == cur.status)) {
       waiters_.Get(t.key).push_back(ci);
       ++parked_;
@@ -484,7 +490,7 @@ Status Merger::Merged(FrontierItem top, MEvent** outp) {
   // Apply the transition computed when the head entered the frontier.
   const Transition t = c.trans;  // a copy: Classify() below replaces c.trans
   if (t.key != kUnordered) {
-    OrderState& s = Mutable(t.key);
+    OrderState& s = c.state != nullptr && c.state_epoch == gstate_.epoch() ? *c.state : Mutable(t.key);
     if (!((t.init_seq == kNoSeq || t.init_seq == s.seq) && t.init_status == s.status)) {
       // Go panics here ("event sequences are broken"); only malformed traces get here.
       return ErrStatus(ErrorTag::kInconsistent,

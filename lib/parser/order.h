@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <new>
+#include <type_traits>
 #include <queue>
 #include <set>
 #include <vector>
@@ -185,26 +188,36 @@ class SyscallReorder {
   class Fifo {
    public:
     bool empty() const { return head_ == tail_; }
-    Pending& front() { return items_[head_ & mask_]; }
-    const Pending& back() const { return items_[(tail_ - 1) & mask_]; }
-    // emplace_back() returns the new last slot, to be filled in place.
+    Pending& front() { return items_.get()[head_ & mask_]; }
+    const Pending& back() const { return items_.get()[(tail_ - 1) & mask_]; }
+    // emplace_back() returns the new last slot, to be filled in place (all of it).
     Pending& emplace_back() {
-      if (tail_ - head_ == items_.size()) Grow();
-      return items_[tail_++ & mask_];
+      if (tail_ - head_ == capacity_) Grow();
+      return items_.get()[tail_++ & mask_];
     }
     void pop_front() { ++head_; }
 
    private:
+    static_assert(std::is_trivially_copyable_v<Pending> && std::is_trivially_destructible_v<Pending>);
+    struct Free {
+      void operator()(Pending* p) const { std::free(p); }
+    };
     void Grow() {
+      // Uninitialised storage: the reorder buffer may grow to hundreds of thousands of events
+      // (a long syscall), and every slot is written before it is read.
       const size_t n = tail_ - head_;
-      std::vector<Pending> bigger(std::max<size_t>(64, items_.size() * 2));
-      for (size_t i = 0; i < n; ++i) bigger[i] = items_[(head_ + i) & mask_];
-      items_.swap(bigger);
-      mask_ = items_.size() - 1;
+      const size_t cap = std::max<size_t>(64, capacity_ * 2);
+      std::unique_ptr<Pending, Free> bigger(static_cast<Pending*>(std::malloc(cap * sizeof(Pending))));
+      if (bigger == nullptr) throw std::bad_alloc();
+      for (size_t i = 0; i < n; ++i) bigger.get()[i] = items_.get()[(head_ + i) & mask_];
+      items_ = std::move(bigger);
+      capacity_ = cap;
+      mask_ = cap - 1;
       head_ = 0;
       tail_ = n;
     }
-    std::vector<Pending> items_;  // capacity a power of two
+    std::unique_ptr<Pending, Free> items_;
+    size_t capacity_ = 0;  // a power of two
     size_t mask_ = 0;
     uint64_t head_ = 0, tail_ = 0;  // positions; slot = position & mask_
   };
