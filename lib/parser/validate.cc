@@ -24,16 +24,15 @@ Status Fail(const Event& ev, const std::string& what) {
 
 Validator::Validator(int version, const TraceIndex* index) : version_(version), index_(index) { gs_.Get(0).state = kRunning; }
 
-Validator::PDesc& Validator::P(int64_t p) {
+Validator::PDesc& Validator::PSlow(int64_t p) {
   if (p >= 0 && p < kDenseP) {
-    const auto i = static_cast<size_t>(p);
-    if (i >= dense_ps_.size()) dense_ps_.resize(i + 1);
-    return dense_ps_[i];
+    dense_ps_.resize(static_cast<size_t>(p) + 1);
+    return dense_ps_[static_cast<size_t>(p)];
   }
   return ps_.Get(static_cast<uint64_t>(p));
 }
 
-Validator::GDesc& Validator::G(PDesc& p, uint64_t g) {
+inline Validator::GDesc& Validator::G(PDesc& p, uint64_t g) {
   if (p.cache_g == g && p.cache_epoch == gs_.epoch()) return *p.cache;
   GDesc& d = gs_.Get(g);
   p.cache_g = g;

@@ -50,7 +50,11 @@ class Validator {
     LinkFrom start;
   };
 
-  PDesc& P(int64_t p);
+  PDesc& P(int64_t p) {
+    if (static_cast<uint64_t>(p) < dense_ps_.size()) return dense_ps_[static_cast<size_t>(p)];
+    return PSlow(p);
+  }
+  PDesc& PSlow(int64_t p);
   GDesc& G(PDesc& p, uint64_t g);
   Status CheckRunning(const PDesc& p, const GDesc& g, const Event& ev, bool allow_g0) const;
 

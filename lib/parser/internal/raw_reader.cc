@@ -27,6 +27,13 @@ RawReader::RawReader(const Input* in, int version, uint64_t offset, uint64_t end
       want = format::WireValueCount(static_cast<EventType>(t), version);
     }
     want_values_[t] = static_cast<int8_t>(want);
+    // Skim() handles ordinary timeline events of versions >= 1007 itself; the index pass needs
+    // every value of the few others.
+    const auto type = static_cast<EventType>(t);
+    const bool skim = want >= 1 && version >= 1007 && type != EventType::kGoSysExit &&
+                      type != EventType::kGCSTWStart && type != EventType::kCPUSample &&
+                      !format::kEventSpecs[t].meta;
+    skim_want_[t] = static_cast<int8_t>(skim ? want : 0);
   }
 }
 
@@ -157,71 +164,6 @@ bool RawReader::NextFast(RawRecord* rec) {
   rec->str.clear();
   pos_ += static_cast<uint64_t>(p - start);
   return true;
-}
-
-bool RawReader::SkimFast(RawRecord* rec) {
-  const uint8_t* const start = FastPeek();
-  if (start == nullptr) return false;
-  const uint8_t* p = start;
-  const uint8_t b = *p++;
-  const int typ = b & 0x3f;
-  const int want = want_values_[typ];
-  if (want < 1 || version_ < 1007 || typ == static_cast<int>(EventType::kGoSysExit) ||
-      typ == static_cast<int>(EventType::kGCSTWStart) ||
-      typ == static_cast<int>(EventType::kCPUSample) || format::kEventSpecs[typ].meta) {
-    return false;
-  }
-  const int narg = (b >> 6) + 1;
-  auto first = [&p](uint64_t* v) { return DecodeVarint(&p, v); };  // the time delta
-  // Skips bytes up to `end`, counting values (a value ends at a byte without the high bit).
-  auto count_to = [&p](const uint8_t* end, int* values) {
-    int run = 0;
-    for (; p < end; ++p) {
-      if (*p & 0x80) {
-        if (++run >= 10) return false;  // over-long varint: let the slow path report it
-      } else {
-        run = 0;
-        ++*values;
-      }
-    }
-    return run == 0;
-  };
-  int n = 0;
-  if (narg < 4) {
-    if (narg != want) return false;
-    if (!first(&rec->small[0])) return false;
-    n = 1;
-    // narg - 1 more values: scan to the narg-th terminator.
-    int run = 0;
-    while (n < narg) {
-      const uint8_t c = *p++;
-      if (c & 0x80) {
-        if (++run >= 10) return false;
-      } else {
-        run = 0;
-        ++n;
-      }
-    }
-  } else {
-    uint64_t len = 0;
-    if (!first(&len) || len > 90) return false;
-    const uint8_t* const vend = p + len;
-    if (!first(&rec->small[0]) || p > vend) return false;
-    n = 1;
-    if (!count_to(vend, &n) || n != want) return false;
-  }
-  rec->type = static_cast<EventType>(typ);
-  rec->offset = pos_;
-  rec->n = static_cast<size_t>(n);
-  rec->big.clear();
-  rec->str.clear();
-  pos_ += static_cast<uint64_t>(p - start);
-  return true;
-}
-
-Status RawReader::Skim(RawRecord* rec) {
-  if (SkimFast(rec)) return OkStatus();
-  return Next(rec, /*want_strings=*/true);
 }
 
 Status RawReader::Next(RawRecord* rec, bool want_strings) {

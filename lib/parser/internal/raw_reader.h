@@ -5,7 +5,9 @@
 #define TRACETOOL_LIB_PARSER_INTERNAL_RAW_READER_H_
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <vector>
@@ -103,11 +105,63 @@ class RawReader {
   // Skim() is Next() for the index pass: for ordinary events it checks the value count but decodes
   // only the first value (the time delta): only values()[0] is meaningful then, while
   // values().size() is the full count. GoSysExit, GCSTWStart, CPUSample and all meta records are decoded fully.
-  Status Skim(RawRecord* rec);
+  Status Skim(RawRecord* rec) {
+    if (SkimFast(rec)) return OkStatus();
+    return Next(rec, /*want_strings=*/true);
+  }
 
  private:
   bool NextFast(RawRecord* rec);  // the common case, from the buffer; false: use the slow path
-  bool SkimFast(RawRecord* rec);
+  // SkimFast(): Skim() of an ordinary event from the buffer; false: use Next().
+  bool SkimFast(RawRecord* rec) {
+    const uint8_t* const start = FastPeek();
+    if (start == nullptr) return false;
+    const uint8_t b = start[0];
+    const int typ = b & 0x3f;
+    const int want = skim_want_[typ];
+    if (want == 0) return false;
+    const int narg = (b >> 6) + 1;
+    const uint8_t* p = start + 1;
+    int n = 0;
+    if (narg < 4) {
+      if (narg != want || !DecodeVarint(&p, &rec->small[0])) return false;  // the time delta
+      n = narg;
+      if (narg > 1) {
+        // Skip narg - 1 more values: find the (narg-1)-th byte without the high bit among the
+        // next 8 (values of up to 7 bytes together; longer ones take the slow path).
+        uint64_t w;
+        memcpy(&w, p, sizeof(w));
+        if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+        uint64_t ends = ~w & 0x8080808080808080ull;
+        if (narg == 3) ends &= ends - 1;
+        if (ends == 0) return false;
+        p += (__builtin_ctzll(ends) >> 3) + 1;
+      }
+    } else {
+      uint64_t len = 0;
+      if (!DecodeVarint(&p, &len) || len > 90) return false;
+      const uint8_t* const vend = p + len;
+      if (!DecodeVarint(&p, &rec->small[0]) || p > vend) return false;
+      n = 1;
+      // Count the other values up to vend: a value ends at a byte without the high bit.
+      int run = 0;
+      for (; p < vend; ++p) {
+        if (*p & 0x80) {
+          if (++run >= 10) return false;  // over-long varint: the slow path reports it
+        } else {
+          run = 0;
+          ++n;
+        }
+      }
+      if (run != 0 || n != want) return false;
+    }
+    rec->type = static_cast<format::EventType>(typ);
+    rec->offset = pos_;
+    rec->n = static_cast<size_t>(n);
+    if (!rec->big.empty()) rec->big.clear();
+    pos_ += static_cast<uint64_t>(p - start);
+    return true;
+  }
   Status NextSlow(RawRecord* rec, bool want_strings);
   Status Fill(size_t need);  // make at least `need` bytes available at pos_, if the range has them
   Status ReadVarint(uint64_t* v, format::EventType type, uint64_t record_offset);
@@ -119,7 +173,8 @@ class RawReader {
   uint64_t pos_;        // absolute offset of the next byte
   uint64_t end_;        // absolute end of the readable range
   std::vector<uint8_t> buf_;
-  int8_t want_values_[64];  // expected value count per type for this version; -1: special
+  int8_t want_values_[64];
+  int8_t skim_want_[64];    // value count for SkimFast(); 0: not skimmed (see the constructor)  // expected value count per type for this version; -1: special
   uint64_t buf_start_ = 0;  // absolute offset of buf_[0]
   size_t buf_len_ = 0;      // valid bytes in buf_
   uint64_t fast_end_ = 0;   // min(buf_start_ + buf_len_, end_): the limit of FastPeek()
