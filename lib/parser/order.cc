@@ -37,6 +37,7 @@
 #include <algorithm>
 #include <array>
 #include <cinttypes>
+#include <cstring>
 
 namespace tracetool::parser::internal {
 
@@ -262,7 +263,7 @@ Status Merger::Advance(uint32_t ci) {
         const uint8_t b = p0[0];
         const TypePlan& tp = plans_[b & 0x3f];
         const int narg = (b >> 6) + 1;
-        uint64_t v[8];
+        uint64_t v[9] = {};  // zero past the values: FillHead copies four slots unconditionally
         const uint8_t* p = p0 + 1;
         bool ok = tp.want > 0;
         int n = 0;
@@ -279,7 +280,8 @@ Status Merger::Advance(uint32_t ci) {
         if (ok) {
           const uint64_t off = c.reader.offset();
           c.reader.FastSkip(static_cast<size_t>(p - p0));
-          FillHead(c, tp, static_cast<EventType>(b & 0x3f), off, v, static_cast<size_t>(n));
+          FillHead(c, tp, static_cast<EventType>(b & 0x3f), off, v, static_cast<size_t>(n),
+                   /*zero_tail=*/true);
           return OkStatus();
         }
       }
@@ -294,7 +296,8 @@ Status Merger::Advance(uint32_t ci) {
     const format::EventSpec& spec = format::Spec(r.type);
     if (spec.meta) continue;
     if (ver >= 1007) {
-      FillHead(c, plans_[static_cast<size_t>(r.type)], r.type, r.offset, v.data(), v.size());
+      FillHead(c, plans_[static_cast<size_t>(r.type)], r.type, r.offset, v.data(), v.size(),
+               /*zero_tail=*/false);
     } else {
       MEvent& e = c.slots[c.cur ^ 1];
       e.type = r.type;
@@ -349,9 +352,10 @@ inline void Merger::SetG(Cursor& c, MEvent& e, GContext gc) {
 }
 
 // FillHead(): the next head of cursor c (version >= 1007) from its wire values v[0..n), whose
-// count the caller has checked: time delta, argument slots, stack id.
+// count the caller has checked: time delta, argument slots, stack id. zero_tail: v has at least
+// 5 elements, zero past the n values.
 inline void Merger::FillHead(Cursor& c, const TypePlan& tp, EventType type, uint64_t offset,
-                             const uint64_t* v, size_t n) {
+                             const uint64_t* v, size_t n, bool zero_tail) {
   MEvent& e = c.slots[c.cur ^ 1];
   e.type = type;
   e.offset = offset;
@@ -360,7 +364,13 @@ inline void Merger::FillHead(Cursor& c, const TypePlan& tp, EventType type, uint
   e.ticks = WrapAdd(c.last_ticks, static_cast<int64_t>(v[0]));
   c.last_ticks = e.ticks;
   static_assert(format::kMaxArgs == 4);
-  for (size_t i = 0; i < format::kMaxArgs; ++i) e.args[i] = i < tp.nargs ? v[1 + i] : 0;
+  if (zero_tail) {
+    // Slots past the arguments hold zeros or the stack id (at index nargs), which is cleared.
+    memcpy(e.args, v + 1, sizeof(e.args));
+    if (tp.has_stack && tp.nargs < format::kMaxArgs) e.args[tp.nargs] = 0;
+  } else {
+    for (size_t i = 0; i < format::kMaxArgs; ++i) e.args[i] = i < tp.nargs ? v[1 + i] : 0;
+  }
   e.stack_id = tp.has_stack ? static_cast<uint32_t>(std::min<uint64_t>(v[n - 1], UINT32_MAX)) : 0;
   e.message_len = 0;
   SetG(c, e, tp.gctx);
@@ -594,15 +604,8 @@ const MEvent* SyscallReorder::PopSlow(Status* st) {
   return &released_;
 }
 
-Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
-  *got = false;
-  if (fifo_pop_pending_) {
-    in_order_.pop_front();
-    fifo_pop_pending_ = false;
-  }
-  MEvent& m = *mp;
-  last_merged_ticks_ = m.ticks;  // before any move: merged events come in time order
-  // Spec §3.3 step 5.
+// Syscall(): spec §3.3 step 5 for a syscall block or exit; moves a GoSysExit to its real time.
+[[gnu::noinline]] Status SyscallReorder::Syscall(MEvent& m) {
   switch (m.type) {
     case EventType::kGoSysBlock:
     case EventType::kGoInSyscall: {
@@ -647,6 +650,21 @@ Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
     }
     default:
       break;
+  }
+  return OkStatus();
+}
+
+Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
+  *got = false;
+  if (fifo_pop_pending_) {
+    in_order_.pop_front();
+    fifo_pop_pending_ = false;
+  }
+  MEvent& m = *mp;
+  last_merged_ticks_ = m.ticks;  // before any move: merged events come in time order
+  if (m.type == EventType::kGoSysBlock || m.type == EventType::kGoInSyscall ||
+      m.type == EventType::kGoSysExit) {
+    TT_RETURN_IF_ERROR(Syscall(m));  // out of line: the common events need a small frame here
   }
   watermark_ = Watermark();
   // Fast path: nothing buffered, and nothing still to come can move before this event.

@@ -70,7 +70,7 @@ class Merger {
   Status Advance(uint32_t ci);              // load the next head event of cursor ci
   static void SetG(Cursor& c, MEvent& e, GContext gc);
   void FillHead(Cursor& c, const TypePlan& tp, format::EventType type, uint64_t offset,
-                const uint64_t* v, size_t n);
+                const uint64_t* v, size_t n, bool zero_tail);
   void Classify(uint32_t ci);               // frontier if ready, else wait on its goroutine
   Status Apply(const MEvent& e);            // the state transition of a merged event
   void Wake(uint64_t key);                  // re-classify heads waiting on key
@@ -162,6 +162,7 @@ class SyscallReorder {
   };
 
   const MEvent* PopSlow(Status* st);  // when some event was moved back in time
+  Status Syscall(MEvent& m);
   Status OutOfOrder(const Pending& p) const;
 
   const TraceIndex* const idx_;
