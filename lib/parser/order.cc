@@ -396,7 +396,7 @@ Merger::OrderState& Merger::Mutable(uint64_t key) {
   return s;
 }
 
-void Merger::Classify(uint32_t ci) {
+[[gnu::always_inline]] inline void Merger::Classify(uint32_t ci) {
   Cursor& c = *cursors_[ci];
   c.trans = StateTransition(c.head());
   const Transition& t = c.trans;
@@ -535,7 +535,7 @@ Status Merger::Merged(FrontierItem top, MEvent** outp) {
   } else {
     --live_cursors_;
   }
-  if (t.key != kUnordered) Wake(t.key);
+  if (t.key != kUnordered && parked_ != 0) Wake(t.key);  // parked_ == 0: the common case
   return OkStatus();
 }
 
