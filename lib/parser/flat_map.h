@@ -56,6 +56,9 @@ class FlatMap {
     }
   }
   size_t size() const { return size_; }
+  // epoch() changes whenever entries may have moved (a rehash or an erase): a pointer from Find()
+  // or Get() stays valid while epoch() is unchanged, so callers may cache it with the epoch.
+  uint64_t epoch() const { return epoch_; }
 
   // Erase() removes key if present (backward-shift deletion: no tombstones).
   void Erase(uint64_t key) {
@@ -82,6 +85,7 @@ class FlatMap {
     }
     entries_[hole] = Entry();
     --size_;
+    ++epoch_;
   }
 
   template <typename F>
@@ -110,6 +114,7 @@ class FlatMap {
   void Rehash(size_t cap) {
     std::vector<Entry> old = std::move(entries_);
     entries_.assign(cap, Entry());
+    ++epoch_;
     mask_ = cap - 1;
     shift_ = 64;
     for (size_t c = cap; c > 1; c >>= 1) --shift_;
@@ -123,6 +128,7 @@ class FlatMap {
   size_t mask_ = 0;
   int shift_ = 64;
   size_t size_ = 0;
+  uint64_t epoch_ = 0;
 };
 
 // IdSet: chunks of 4096 ids, each a sorted list of 16-bit offsets while sparse (≤ 256 ids, at

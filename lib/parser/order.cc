@@ -37,6 +37,7 @@
 #include <algorithm>
 #include <array>
 #include <cinttypes>
+#include <cstring>
 
 namespace tracetool::parser::internal {
 
@@ -108,16 +109,6 @@ Transition StateTransition(const MEvent& ev) {
   return t;
 }
 
-// How an event type reads and changes the P's current goroutine (spec §1.7 "G context").
-enum class GContext : uint8_t {
-  kKeep,   // G = the P's current goroutine
-  kStart,  // GoStart*: current goroutine := arg g, G = g
-  kNone,   // GC and STW events: G = 0, current goroutine unchanged
-  kEnd,    // the goroutine stops running here: G = current, then current := 0
-  kArg0,   // GoSysExit, GoWaiting, GoInSyscall: G = arg g (not GoSysExitLocal: Go keys this on
-           // the raw type)
-};
-
 constexpr std::array<GContext, 64> MakeGContext() {
   std::array<GContext, 64> t{};
   using E = EventType;
@@ -156,12 +147,37 @@ struct Merger::Cursor {
   int cur = 0;
   MEvent& head() { return slots[cur]; }
   Transition trans;  // computed when the head entered the frontier
+  // Where Classify() found trans.key's state, valid while gstate_.epoch() == state_epoch (null:
+  // not found then). Saves the second lookup when the head is merged.
+  Merger::OrderState* state = nullptr;
+  uint64_t state_epoch = 0;
   // CPU samples, sorted by real time (spec §3.1).
   std::vector<MEvent> samples;
   size_t next_sample = 0;
 };
 
-Merger::Merger(const Input* in, const TraceIndex* index) : in_(in), idx_(index) {}
+Merger::Merger(const Input* in, const TraceIndex* index) : in_(in), idx_(index) {
+  // Per event type, for this version: what Advance() needs to turn wire values into a head.
+  for (int t = 0; t < 64; ++t) {
+    TypePlan& tp = plans_[static_cast<size_t>(t)];
+    tp.gctx = kGContext[static_cast<size_t>(t)];
+    if (t == 0 || t >= static_cast<int>(EventType::kCount)) continue;
+    const auto type = static_cast<EventType>(t);
+    const format::EventSpec& spec = format::Spec(type);
+    const int want = format::WireValueCount(type, idx_->version);
+    tp.has_stack = spec.has_stack;
+    if (want > 0) {
+      tp.nargs = static_cast<uint8_t>(
+          std::min<int>(want - 1 - (spec.has_stack ? 1 : 0), format::kMaxArgs));
+    }
+    // Handled by FillHead() straight from the buffer: timeline events of this version, except
+    // CPU samples (their own cursor) and UserLog (a message follows its values).
+    if (spec.min_version <= idx_->version && !spec.meta && want > 0 &&
+        type != EventType::kCPUSample && type != EventType::kUserLog && want <= 8) {
+      tp.want = static_cast<int8_t>(want);
+    }
+  }
+}
 Merger::~Merger() = default;
 
 Status Merger::Init() {
@@ -238,6 +254,38 @@ Status Merger::Advance(uint32_t ci) {
       c.in_batch = true;
       continue;
     }
+    if (ver >= 1007) {
+      // The common case, decoded straight from the cursor's buffer into the head slot: an
+      // ordinary event whose value count is right. Everything else (meta records, CPU samples,
+      // UserLog, the end of the buffered bytes, malformed records) goes through RawReader::Next,
+      // which also produces the exact error.
+      if (const uint8_t* const p0 = c.reader.FastPeek()) {
+        const uint8_t b = p0[0];
+        const TypePlan& tp = plans_[b & 0x3f];
+        const int narg = (b >> 6) + 1;
+        uint64_t v[9] = {};  // zero past the values: FillHead copies four slots unconditionally
+        const uint8_t* p = p0 + 1;
+        bool ok = tp.want > 0;
+        int n = 0;
+        if (ok && narg < 4) {
+          ok = narg == tp.want;
+          for (; ok && n < narg; ++n) ok = DecodeVarint(&p, &v[n]);
+        } else if (ok) {
+          uint64_t len = 0;
+          ok = DecodeVarint(&p, &len) && len <= 90;
+          const uint8_t* const vend = p + len;
+          while (ok && p < vend) ok = n < 8 && DecodeVarint(&p, &v[n++]);
+          ok = ok && p == vend && n == tp.want;
+        }
+        if (ok) {
+          const uint64_t off = c.reader.offset();
+          c.reader.FastSkip(static_cast<size_t>(p - p0));
+          FillHead(c, tp, static_cast<EventType>(b & 0x3f), off, v, static_cast<size_t>(n),
+                   /*zero_tail=*/true);
+          return OkStatus();
+        }
+      }
+    }
     TT_RETURN_IF_ERROR(c.reader.Next(&c.rec, /*want_strings=*/false));
     const RawRecord& r = c.rec;
     const std::span<const uint64_t> v = r.values();
@@ -247,56 +295,87 @@ Status Merger::Advance(uint32_t ci) {
     }
     const format::EventSpec& spec = format::Spec(r.type);
     if (spec.meta) continue;
-    MEvent& e = c.slots[c.cur ^ 1];
-    e.type = r.type;
-    e.offset = r.offset;
-    e.p = c.p;
-    e.g = c.cur_g;
-    size_t arg0;
-    if (ver < 1007) {
+    if (ver >= 1007) {
+      FillHead(c, plans_[static_cast<size_t>(r.type)], r.type, r.offset, v.data(), v.size(),
+               /*zero_tail=*/false);
+    } else {
+      MEvent& e = c.slots[c.cur ^ 1];
+      e.type = r.type;
+      e.offset = r.offset;
+      e.p = c.p;
       e.seq = WrapAdd(c.last_seq, static_cast<int64_t>(v[0]));
       e.ticks = WrapAdd(c.last_ticks, static_cast<int64_t>(v[1]));
       c.last_seq = e.seq;
-      arg0 = 2;
-    } else {
-      e.seq = 0;
-      e.ticks = WrapAdd(c.last_ticks, static_cast<int64_t>(v[0]));
-      arg0 = 1;
-    }
-    c.last_ticks = e.ticks;
-    // Value counts were checked by the reader: arg0 + slots (+ stack id).
-    const size_t nargs = std::min<size_t>(v.size() - arg0 - (spec.has_stack ? 1 : 0), format::kMaxArgs);
-    static_assert(format::kMaxArgs == 4);
-    e.args[0] = e.args[1] = e.args[2] = e.args[3] = 0;
-    for (size_t i = 0; i < nargs; ++i) e.args[i] = v[arg0 + i];
-    e.stack_id = spec.has_stack ? static_cast<uint32_t>(std::min<uint64_t>(v.back(), UINT32_MAX)) : 0;
-    switch (kGContext[static_cast<size_t>(r.type)]) {
-      case GContext::kStart:
-        c.cur_g = e.args[0];
-        e.g = c.cur_g;
-        break;
-      case GContext::kNone:
-        e.g = 0;
-        break;
-      case GContext::kEnd:
-        c.cur_g = 0;
-        break;
-      case GContext::kArg0:
-        e.g = e.args[0];
-        break;
-      case GContext::kKeep:
-        break;
+      c.last_ticks = e.ticks;
+      const size_t arg0 = 2;
+      // Value counts were checked by the reader: arg0 + slots (+ stack id).
+      const size_t nargs =
+          std::min<size_t>(v.size() - arg0 - (spec.has_stack ? 1 : 0), format::kMaxArgs);
+      e.args[0] = e.args[1] = e.args[2] = e.args[3] = 0;
+      for (size_t i = 0; i < nargs; ++i) e.args[i] = v[arg0 + i];
+      e.stack_id =
+          spec.has_stack ? static_cast<uint32_t>(std::min<uint64_t>(v.back(), UINT32_MAX)) : 0;
+      e.message_len = 0;
+      SetG(c, e, kGContext[static_cast<size_t>(r.type)]);
+      c.cur ^= 1;
     }
     if (r.type == EventType::kUserLog) {
+      MEvent& e = c.head();
       e.message_offset = r.str_offset;
       e.message_len = static_cast<uint32_t>(r.str.size());  // at most 1e6 (raw_reader.cc)
-    } else {
-      e.message_len = 0;
     }
-    c.cur ^= 1;
     c.has_head = true;
     return OkStatus();
   }
+}
+
+// SetG(): the event's goroutine and the P's current one (spec §1.7 "G context").
+inline void Merger::SetG(Cursor& c, MEvent& e, GContext gc) {
+  e.g = c.cur_g;
+  switch (gc) {
+    case GContext::kStart:
+      c.cur_g = e.args[0];
+      e.g = c.cur_g;
+      break;
+    case GContext::kNone:
+      e.g = 0;
+      break;
+    case GContext::kEnd:
+      c.cur_g = 0;
+      break;
+    case GContext::kArg0:
+      e.g = e.args[0];
+      break;
+    case GContext::kKeep:
+      break;
+  }
+}
+
+// FillHead(): the next head of cursor c (version >= 1007) from its wire values v[0..n), whose
+// count the caller has checked: time delta, argument slots, stack id. zero_tail: v has at least
+// 5 elements, zero past the n values.
+inline void Merger::FillHead(Cursor& c, const TypePlan& tp, EventType type, uint64_t offset,
+                             const uint64_t* v, size_t n, bool zero_tail) {
+  MEvent& e = c.slots[c.cur ^ 1];
+  e.type = type;
+  e.offset = offset;
+  e.p = c.p;
+  e.seq = 0;
+  e.ticks = WrapAdd(c.last_ticks, static_cast<int64_t>(v[0]));
+  c.last_ticks = e.ticks;
+  static_assert(format::kMaxArgs == 4);
+  if (zero_tail) {
+    // Slots past the arguments hold zeros or the stack id (at index nargs), which is cleared.
+    memcpy(e.args, v + 1, sizeof(e.args));
+    if (tp.has_stack && tp.nargs < format::kMaxArgs) e.args[tp.nargs] = 0;
+  } else {
+    for (size_t i = 0; i < format::kMaxArgs; ++i) e.args[i] = i < tp.nargs ? v[1 + i] : 0;
+  }
+  e.stack_id = tp.has_stack ? static_cast<uint32_t>(std::min<uint64_t>(v[n - 1], UINT32_MAX)) : 0;
+  e.message_len = 0;
+  SetG(c, e, tp.gctx);
+  c.cur ^= 1;
+  c.has_head = true;
 }
 
 // An ended goroutine's ordering state is (its last seq, running): GoEnd changes nothing (spec
@@ -317,12 +396,14 @@ Merger::OrderState& Merger::Mutable(uint64_t key) {
   return s;
 }
 
-void Merger::Classify(uint32_t ci) {
+[[gnu::always_inline]] inline void Merger::Classify(uint32_t ci) {
   Cursor& c = *cursors_[ci];
   c.trans = StateTransition(c.head());
   const Transition& t = c.trans;
   if (t.key != kUnordered) {
-    const OrderState cur = Current(t.key);
+    c.state = gstate_.Find(t.key);
+    c.state_epoch = gstate_.epoch();
+    const OrderState cur = c.state != nullptr ? *c.state : Current(t.key);
     if (!((t.init_seq == kNoSeq || t.init_seq == cur.seq) && t.init_status == cur.status)) {
       waiters_.Get(t.key).push_back(ci);
       ++parked_;
@@ -354,6 +435,23 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
   // by time. The frontier is kept sorted here, so that stable sort is the same as inserting each
   // new head after the heads with an equal or earlier time (upper bound).
   auto earlier = [](const FrontierItem& a, const FrontierItem& b) { return a.ticks < b.ticks; };
+  FrontierItem top;
+  if (newly_ready_.size() == 1) {
+    // The common step: the only new head is the one that replaced the event just merged. When it
+    // is strictly earlier than every frontier head, Go's insertion would put it first and the
+    // removal below would take it again, moving the last element to its lower bound among the
+    // others, which leaves the frontier as it is when that element's time is strictly the
+    // largest. Then the frontier need not be touched at all.
+    const uint32_t ci = newly_ready_[0];
+    const int64_t ticks = cursors_[ci]->head().ticks;
+    const size_t n = frontier_.size();
+    if ((n == 0 || ticks < frontier_[0].ticks) &&
+        (n < 2 || frontier_[n - 2].ticks < frontier_[n - 1].ticks)) {
+      newly_ready_.clear();
+      top = FrontierItem{ticks, ci};
+      return Merged(top, outp);
+    }
+  }
   if (!newly_ready_.empty()) {
     if (newly_ready_.size() > 1) std::sort(newly_ready_.begin(), newly_ready_.end());
     for (uint32_t ci : newly_ready_) {
@@ -382,7 +480,7 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
   }
   // Take the earliest; Go then moves the last element into its slot, and its next sort puts that
   // element before the heads with an equal time (it sits first): a lower-bound insertion.
-  const FrontierItem top = frontier_[0];
+  top = frontier_[0];
   const FrontierItem last = frontier_.back();
   frontier_.pop_back();
   if (!frontier_.empty()) {
@@ -390,13 +488,19 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
     std::move(frontier_.begin() + 1, pos, frontier_.begin());
     *(pos - 1) = last;
   }
+  return Merged(top, outp);
+}
+
+// Merged(): the head of cursor top.cursor is the next merged event: apply its state transition,
+// check its time, load the cursor's next head.
+Status Merger::Merged(FrontierItem top, MEvent** outp) {
   Cursor& c = *cursors_[top.cursor];
   MEvent* out = &c.head();  // stays valid: Advance() decodes into the other slot
   *outp = out;
   // Apply the transition computed when the head entered the frontier.
   const Transition t = c.trans;  // a copy: Classify() below replaces c.trans
   if (t.key != kUnordered) {
-    OrderState& s = Mutable(t.key);
+    OrderState& s = c.state != nullptr && c.state_epoch == gstate_.epoch() ? *c.state : Mutable(t.key);
     if (!((t.init_seq == kNoSeq || t.init_seq == s.seq) && t.init_status == s.status)) {
       // Go panics here ("event sequences are broken"); only malformed traces get here.
       return ErrStatus(ErrorTag::kInconsistent,
@@ -431,7 +535,7 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
   } else {
     --live_cursors_;
   }
-  if (t.key != kUnordered) Wake(t.key);
+  if (t.key != kUnordered && parked_ != 0) Wake(t.key);  // parked_ == 0: the common case
   return OkStatus();
 }
 
@@ -500,15 +604,8 @@ const MEvent* SyscallReorder::PopSlow(Status* st) {
   return &released_;
 }
 
-Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
-  *got = false;
-  if (fifo_pop_pending_) {
-    in_order_.pop_front();
-    fifo_pop_pending_ = false;
-  }
-  MEvent& m = *mp;
-  last_merged_ticks_ = m.ticks;  // before any move: merged events come in time order
-  // Spec §3.3 step 5.
+// Syscall(): spec §3.3 step 5 for a syscall block or exit; moves a GoSysExit to its real time.
+[[gnu::noinline]] Status SyscallReorder::Syscall(MEvent& m) {
   switch (m.type) {
     case EventType::kGoSysBlock:
     case EventType::kGoInSyscall: {
@@ -554,6 +651,21 @@ Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
     default:
       break;
   }
+  return OkStatus();
+}
+
+Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
+  *got = false;
+  if (fifo_pop_pending_) {
+    in_order_.pop_front();
+    fifo_pop_pending_ = false;
+  }
+  MEvent& m = *mp;
+  last_merged_ticks_ = m.ticks;  // before any move: merged events come in time order
+  if (m.type == EventType::kGoSysBlock || m.type == EventType::kGoInSyscall ||
+      m.type == EventType::kGoSysExit) {
+    TT_RETURN_IF_ERROR(Syscall(m));  // out of line: the common events need a small frame here
+  }
   watermark_ = Watermark();
   // Fast path: nothing buffered, and nothing still to come can move before this event.
   if (PendingEmpty() && m.ticks >= last_released_ticks_ && m.ticks <= watermark_) {
@@ -563,11 +675,13 @@ Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
     *got = true;
     return OkStatus();
   }
-  Pending p{m.ticks, merge_index_++, m};
-  if (in_order_.empty() || p.ticks >= in_order_.back().ticks) {
-    in_order_.push_back(std::move(p));
+  if (in_order_.empty() || m.ticks >= in_order_.back().ticks) {
+    Pending& p = in_order_.emplace_back();  // one copy of the event, into its final slot
+    p.ticks = m.ticks;
+    p.order = merge_index_++;
+    p.ev = m;
   } else {
-    moved_.push(std::move(p));
+    moved_.push(Pending{m.ticks, merge_index_++, m});
   }
   return OkStatus();
 }

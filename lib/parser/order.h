@@ -3,8 +3,13 @@
 #ifndef TRACETOOL_LIB_PARSER_ORDER_H_
 #define TRACETOOL_LIB_PARSER_ORDER_H_
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <new>
+#include <type_traits>
 #include <queue>
 #include <set>
 #include <vector>
@@ -16,6 +21,16 @@
 #include "lib/parser/status.h"
 
 namespace tracetool::parser::internal {
+
+// How an event type reads and changes the P's current goroutine (spec §1.7 "G context").
+enum class GContext : uint8_t {
+  kKeep,   // G = the P's current goroutine
+  kStart,  // GoStart*: current goroutine := arg g, G = g
+  kNone,   // GC and STW events: G = 0, current goroutine unchanged
+  kEnd,    // the goroutine stops running here: G = current, then current := 0
+  kArg0,   // GoSysExit, GoWaiting, GoInSyscall: G = arg g (not GoSysExitLocal: Go keys this on
+           // the raw type)
+};
 
 class Merger {
  public:
@@ -43,16 +58,29 @@ class Merger {
     uint32_t cursor;
   };
 
+  // Per event type, for the trace's version (set in the constructor).
+  struct TypePlan {
+    int8_t want = 0;     // wire value count, when Advance() may decode it itself; else 0
+    uint8_t nargs = 0;   // argument slots among the values (after the time delta)
+    bool has_stack = false;
+    GContext gctx = GContext::kKeep;
+  };
+
   Status Init();
   Status Advance(uint32_t ci);              // load the next head event of cursor ci
+  static void SetG(Cursor& c, MEvent& e, GContext gc);
+  void FillHead(Cursor& c, const TypePlan& tp, format::EventType type, uint64_t offset,
+                const uint64_t* v, size_t n, bool zero_tail);
   void Classify(uint32_t ci);               // frontier if ready, else wait on its goroutine
   Status Apply(const MEvent& e);            // the state transition of a merged event
   void Wake(uint64_t key);                  // re-classify heads waiting on key
   Status MergeOne(MEvent** ev, bool* done);  // order1007 steps 1–4
+  Status Merged(FrontierItem top, MEvent** ev);
   Status Next1005(MEvent** ev, bool* done);
 
   const Input* const in_;
   const TraceIndex* const idx_;
+  std::array<TypePlan, 64> plans_;
   bool initialized_ = false;
   std::vector<std::unique_ptr<Cursor>> cursors_;
   // Go's frontier, kept exactly as order1007 keeps it (see order.cc): ready heads in a vector.
@@ -134,6 +162,7 @@ class SyscallReorder {
   };
 
   const MEvent* PopSlow(Status* st);  // when some event was moved back in time
+  Status Syscall(MEvent& m);
   Status OutOfOrder(const Pending& p) const;
 
   const TraceIndex* const idx_;
@@ -154,27 +183,44 @@ class SyscallReorder {
   void CloseSyscall(uint64_t g);
   // The reorder buffer, ordered by (final time, merge index). Merged events arrive in time order,
   // so all but the moved syscall exits append to a FIFO; the moved ones go to a small heap.
-  // A FIFO over a vector whose slots are reused (a deque would allocate every few events).
+  // The FIFO is a ring over a vector that grows to the largest occupancy and is then reused:
+  // while any syscall is open nearly every event passes through it, so an event costs one copy
+  // in and nothing else (no shifting, no allocation).
   class Fifo {
    public:
-    bool empty() const { return head_ == items_.size(); }
-    Pending& front() { return items_[head_]; }
-    const Pending& back() const { return items_.back(); }
-    void push_back(Pending&& p) {
-      if (head_ > 0 && head_ == items_.size()) {  // drained: start over, keep the capacity
-        items_.clear();
-        head_ = 0;
-      } else if (head_ >= 4096 && head_ * 2 >= items_.size()) {  // mostly consumed: compact
-        items_.erase(items_.begin(), items_.begin() + static_cast<ptrdiff_t>(head_));
-        head_ = 0;
-      }
-      items_.push_back(std::move(p));
+    bool empty() const { return head_ == tail_; }
+    Pending& front() { return items_.get()[head_ & mask_]; }
+    const Pending& back() const { return items_.get()[(tail_ - 1) & mask_]; }
+    // emplace_back() returns the new last slot, to be filled in place (all of it).
+    Pending& emplace_back() {
+      if (tail_ - head_ == capacity_) Grow();
+      return items_.get()[tail_++ & mask_];
     }
     void pop_front() { ++head_; }
 
    private:
-    std::vector<Pending> items_;
-    size_t head_ = 0;
+    static_assert(std::is_trivially_copyable_v<Pending> && std::is_trivially_destructible_v<Pending>);
+    struct Free {
+      void operator()(Pending* p) const { std::free(p); }
+    };
+    void Grow() {
+      // Uninitialised storage: the reorder buffer may grow to hundreds of thousands of events
+      // (a long syscall), and every slot is written before it is read.
+      const size_t n = tail_ - head_;
+      const size_t cap = std::max<size_t>(64, capacity_ * 2);
+      std::unique_ptr<Pending, Free> bigger(static_cast<Pending*>(std::malloc(cap * sizeof(Pending))));
+      if (bigger == nullptr) throw std::bad_alloc();
+      for (size_t i = 0; i < n; ++i) bigger.get()[i] = items_.get()[(head_ + i) & mask_];
+      items_ = std::move(bigger);
+      capacity_ = cap;
+      mask_ = cap - 1;
+      head_ = 0;
+      tail_ = n;
+    }
+    std::unique_ptr<Pending, Free> items_;
+    size_t capacity_ = 0;  // a power of two
+    size_t mask_ = 0;
+    uint64_t head_ = 0, tail_ = 0;  // positions; slot = position & mask_
   };
   Fifo in_order_;
   std::priority_queue<Pending, std::vector<Pending>, PendingLater> moved_;

@@ -24,6 +24,23 @@ Status Fail(const Event& ev, const std::string& what) {
 
 Validator::Validator(int version, const TraceIndex* index) : version_(version), index_(index) { gs_.Get(0).state = kRunning; }
 
+Validator::PDesc& Validator::PSlow(int64_t p) {
+  if (p >= 0 && p < kDenseP) {
+    dense_ps_.resize(static_cast<size_t>(p) + 1);
+    return dense_ps_[static_cast<size_t>(p)];
+  }
+  return ps_.Get(static_cast<uint64_t>(p));
+}
+
+inline Validator::GDesc& Validator::G(PDesc& p, uint64_t g) {
+  if (p.cache_g == g && p.cache_epoch == gs_.epoch()) return *p.cache;
+  GDesc& d = gs_.Get(g);
+  p.cache_g = g;
+  p.cache = &d;
+  p.cache_epoch = gs_.epoch();  // after Get(): an insertion may have rehashed
+  return d;
+}
+
 Status Validator::CheckRunning(const PDesc& p, const GDesc& g, const Event& ev,
                                bool allow_g0) const {
   if (g.state != kRunning) {
@@ -45,8 +62,8 @@ Status Validator::Process(Event* evp) {
   // must not be used after another gs_ insertion (GoCreate, GoUnblock), which may move it.
   // The P entry is the P the event was read on; GCStart and network unblocks move to their
   // pseudo-P only after their checks. (Go also stores a copy under the pseudo-P; nothing reads it.)
-  GDesc& g = gs_.Get(ev.g);
-  PDesc& p = ps_.Get(static_cast<uint64_t>(ev.p));
+  PDesc& p = P(ev.p);
+  GDesc& g = G(p, ev.g);
   ev.from = LinkFrom();
   switch (ev.type) {
     case EventType::kProcStart:

@@ -38,6 +38,11 @@ class Validator {
     LinkFrom stw_start;  // its start (versions < 1010)
     bool sweep = false;
     uint64_t g = 0;
+    // The goroutine looked up last for an event on this P (usually the one it runs) and where
+    // its GDesc was, valid while gs_.epoch() == cache_epoch. Saves a hash lookup per event.
+    uint64_t cache_g = 0;
+    uint64_t cache_epoch = ~0ull;
+    GDesc* cache = nullptr;
   };
   struct Region {
     uint64_t task;
@@ -45,13 +50,21 @@ class Validator {
     LinkFrom start;
   };
 
+  PDesc& P(int64_t p) {
+    if (static_cast<uint64_t>(p) < dense_ps_.size()) return dense_ps_[static_cast<size_t>(p)];
+    return PSlow(p);
+  }
+  PDesc& PSlow(int64_t p);
+  GDesc& G(PDesc& p, uint64_t g);
   Status CheckRunning(const PDesc& p, const GDesc& g, const Event& ev, bool allow_g0) const;
 
   const int version_;
   const TraceIndex* const index_;
   FlatMap<GDesc> gs_;       // goroutines not (yet) ended
   IdSet ended_;             // ended goroutines: dead, and their ids can never be created again
-  FlatMap<PDesc> ps_;
+  std::vector<PDesc> dense_ps_;  // Ps 0 .. kDenseP-1 (the real ones)
+  FlatMap<PDesc> ps_;            // the others (pseudo-Ps, -1, hostile ids)
+  static constexpr int64_t kDenseP = 1024;
   FlatMap<LinkFrom> tasks_;                  // open tasks
   FlatMap<std::vector<Region>> regions_;     // per goroutine, innermost last
   bool gc_open_ = false;

@@ -13,23 +13,6 @@ std::string_view TypeName(EventType t) {
   if (static_cast<int>(t) < static_cast<int>(EventType::kCount)) return format::Spec(t).name;
   return "record";
 }
-// DecodeVarint() decodes one uvarint at *p (at least 10 readable bytes) and advances *p. False
-// for a 10-byte run of continuation bits, which the slow path reports. Bits past 63 drop, as Go's.
-inline bool DecodeVarint(const uint8_t** p, uint64_t* v) {
-  uint64_t x = 0;
-  const uint8_t* q = *p;
-  for (int i = 0; i < 10; ++i) {
-    const uint8_t c = q[i];
-    x |= static_cast<uint64_t>(c & 0x7f) << (7 * i);
-    if ((c & 0x80) == 0) {
-      *p = q + i + 1;
-      *v = x;
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 RawReader::RawReader(const Input* in, int version, uint64_t offset, uint64_t end,
@@ -44,12 +27,20 @@ RawReader::RawReader(const Input* in, int version, uint64_t offset, uint64_t end
       want = format::WireValueCount(static_cast<EventType>(t), version);
     }
     want_values_[t] = static_cast<int8_t>(want);
+    // Skim() handles ordinary timeline events of versions >= 1007 itself; the index pass needs
+    // every value of the few others.
+    const auto type = static_cast<EventType>(t);
+    const bool skim = want >= 1 && version >= 1007 && type != EventType::kGoSysExit &&
+                      type != EventType::kGCSTWStart && type != EventType::kCPUSample &&
+                      !format::kEventSpecs[t].meta;
+    skim_want_[t] = static_cast<int8_t>(skim ? want : 0);
   }
 }
 
 void RawReader::Reset(uint64_t offset, uint64_t end) {
   pos_ = offset;
   end_ = std::min(end, in_->size());
+  UpdateFastEnd();
 }
 
 Status RawReader::Fill(size_t need) {
@@ -65,6 +56,7 @@ Status RawReader::Fill(size_t need) {
   }
   buf_start_ = pos_;
   buf_len_ = keep;
+  UpdateFastEnd();
   uint64_t limit = end_;
   size_t room = buf_.size() - keep;
   if (buf_start_ + keep < limit) {
@@ -73,6 +65,7 @@ Status RawReader::Fill(size_t need) {
     TT_RETURN_IF_ERROR(in_->ReadAt(buf_start_ + keep, buf_.data() + keep, n, &got));
     buf_len_ += got;
   }
+  UpdateFastEnd();
   return OkStatus();
 }
 
@@ -135,8 +128,8 @@ Status RawReader::ReadString(uint64_t len, std::string* out, bool keep, EventTyp
 // (an event record is at most 1 + 10 + 8 × 10 bytes). Anything unusual (strings, stacks, UserLog,
 // a length or count that is off) goes to NextSlow(), which produces the exact error.
 bool RawReader::NextFast(RawRecord* rec) {
-  if (pos_ < buf_start_ || pos_ + 128 > buf_start_ + buf_len_ || pos_ + 128 > end_) return false;
-  const uint8_t* const start = buf_.data() + (pos_ - buf_start_);
+  const uint8_t* const start = FastPeek();
+  if (start == nullptr) return false;
   const uint8_t* p = start;
   const uint8_t b = *p++;
   const int typ = b & 0x3f;
@@ -171,71 +164,6 @@ bool RawReader::NextFast(RawRecord* rec) {
   rec->str.clear();
   pos_ += static_cast<uint64_t>(p - start);
   return true;
-}
-
-bool RawReader::SkimFast(RawRecord* rec) {
-  if (pos_ < buf_start_ || pos_ + 128 > buf_start_ + buf_len_ || pos_ + 128 > end_) return false;
-  const uint8_t* const start = buf_.data() + (pos_ - buf_start_);
-  const uint8_t* p = start;
-  const uint8_t b = *p++;
-  const int typ = b & 0x3f;
-  const int want = want_values_[typ];
-  if (want < 1 || version_ < 1007 || typ == static_cast<int>(EventType::kGoSysExit) ||
-      typ == static_cast<int>(EventType::kGCSTWStart) ||
-      typ == static_cast<int>(EventType::kCPUSample) || format::kEventSpecs[typ].meta) {
-    return false;
-  }
-  const int narg = (b >> 6) + 1;
-  auto first = [&p](uint64_t* v) { return DecodeVarint(&p, v); };  // the time delta
-  // Skips bytes up to `end`, counting values (a value ends at a byte without the high bit).
-  auto count_to = [&p](const uint8_t* end, int* values) {
-    int run = 0;
-    for (; p < end; ++p) {
-      if (*p & 0x80) {
-        if (++run >= 10) return false;  // over-long varint: let the slow path report it
-      } else {
-        run = 0;
-        ++*values;
-      }
-    }
-    return run == 0;
-  };
-  int n = 0;
-  if (narg < 4) {
-    if (narg != want) return false;
-    if (!first(&rec->small[0])) return false;
-    n = 1;
-    // narg - 1 more values: scan to the narg-th terminator.
-    int run = 0;
-    while (n < narg) {
-      const uint8_t c = *p++;
-      if (c & 0x80) {
-        if (++run >= 10) return false;
-      } else {
-        run = 0;
-        ++n;
-      }
-    }
-  } else {
-    uint64_t len = 0;
-    if (!first(&len) || len > 90) return false;
-    const uint8_t* const vend = p + len;
-    if (!first(&rec->small[0]) || p > vend) return false;
-    n = 1;
-    if (!count_to(vend, &n) || n != want) return false;
-  }
-  rec->type = static_cast<EventType>(typ);
-  rec->offset = pos_;
-  rec->n = static_cast<size_t>(n);
-  rec->big.clear();
-  rec->str.clear();
-  pos_ += static_cast<uint64_t>(p - start);
-  return true;
-}
-
-Status RawReader::Skim(RawRecord* rec) {
-  if (SkimFast(rec)) return OkStatus();
-  return Next(rec, /*want_strings=*/true);
 }
 
 Status RawReader::Next(RawRecord* rec, bool want_strings) {
