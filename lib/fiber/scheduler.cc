@@ -63,6 +63,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "lib/fiber/fiber.h"
@@ -214,16 +215,25 @@ void SwitchToG(M* m, G* gp) {
 #endif
 }
 
-// Called on a fiber's stack right after a switch into it (also the very first one).
+void CompleteHandoff(M* m, G* prev);
+
+// Called on a fiber's stack right after a switch into it (also the very first one). When the
+// switch came straight from another fiber (DirectSwitch), finishes that fiber's yield or park.
 void FinishSwitchIntoG([[maybe_unused]] void* fake) {
-#if TT_ASAN
-  const void* bottom = nullptr;
-  size_t size = 0;
-  __sanitizer_finish_switch_fiber(fake, &bottom, &size);
   M* m = GetM();
-  m->g0_stack_bottom = bottom;
-  m->g0_stack_size = size;
+  G* prev = m->handoff_g;
+#if TT_ASAN
+  if (prev) {
+    __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);  // Came from a fiber, not g0.
+  } else {
+    const void* bottom = nullptr;
+    size_t size = 0;
+    __sanitizer_finish_switch_fiber(fake, &bottom, &size);
+    m->g0_stack_bottom = bottom;
+    m->g0_stack_size = size;
+  }
 #endif
+  if (prev) CompleteHandoff(m, prev);
 }
 
 // Go's mcall: switch from gp to its M's g0, which performs `action`. Returns when gp is
@@ -243,6 +253,8 @@ void Mcall(G* gp, MAction action, bool dying = false) {
   tt_fiber_swap(&gp->context, &m->g0_context);
   FinishSwitchIntoG(fake);
 }
+
+bool DirectSwitch(M* m, G* gp, MAction action);
 
 // ---- Global run queue (sched.lock held). ----
 
@@ -696,7 +708,8 @@ top:
   }
   int64_t now = CheckTimers();
 
-  if (pp->schedtick.load(std::memory_order_relaxed) % kFairnessTicks == 0 &&
+  if ((pp->schedtick.load(std::memory_order_relaxed) % kFairnessTicks == 0 ||
+       std::exchange(pp->check_global, false)) &&
       sched.runqsize.load() > 0) {
     sched.lock.Acquire();
     G* gp = GlobRunqGet(pp, 1);
@@ -799,6 +812,12 @@ top:
   // Block in netpoll (which doubles as the timer sleep) if nobody else does.
   const int64_t next_timer = timer_next.load();
   if ((netpoll_waiters.load() > 0 || next_timer != INT64_MAX) && sched.lastpoll.exchange(0) != 0) {
+    if (sched.shutdown.load()) {
+      // main returned after our last look: do not sleep until the next timer (Shutdown's
+      // NetpollBreak may have been consumed by the previous poller).
+      sched.lastpoll.store(Nanotime());
+      return nullptr;
+    }
     int64_t delay = -1;
     if (next_timer != INT64_MAX) {
       if (now == 0) now = Nanotime();
@@ -907,6 +926,70 @@ G* HandleAction(M* m, G* gp) {
   Throw("scheduler: fiber switched to g0 without an action");
 }
 
+// The fast path of Yield and Gopark: when this P's local runq (or runnext) holds a runnable
+// fiber, switch to it straight from gp's stack instead of going through g0 and Schedule. gp's
+// status changes here, before the switch; what must wait until gp is off its stack (putting it
+// on a queue where a thief could resume it, or the park's unlock function, which lets wakers
+// see it) runs on the next fiber, in CompleteHandoff. Returns false (take the slow path) when
+// a trace is running (its GoSched/GoBlock events walk the parked fiber's saved stack, which is
+// not saved yet here), a stop-the-world is pending, the local runq is empty, or on every 61st
+// direct switch: that one goes through FindRunnable, which then looks at the global runq first
+// and runs timers and netpoll, so a ping-pong pair cannot starve them.
+bool DirectSwitch(M* m, G* gp, MAction action) {
+  P* pp = m->p;
+  if (TraceOn() || sched.gcwaiting.load(std::memory_order_relaxed)) return false;
+  if (++pp->direct_switches % kFairnessTicks == 0) {
+    pp->check_global = true;
+    return false;
+  }
+  bool inherit = false;
+  G* next = RunqGet(pp, &inherit);
+  if (next == nullptr) return false;
+  CasGStatus(gp, GStatus::kRunning,
+             action == MAction::kPark ? GStatus::kWaiting : GStatus::kRunnable);
+  m->handoff_g = gp;
+  m->handoff_action = action;
+  // Execute(next), minus the switch through g0.
+  CasGStatus(next, GStatus::kRunnable, GStatus::kRunning);
+  if (!inherit) {
+    pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
+  }
+  next->m = m;
+  next->preempt.store(false, std::memory_order_relaxed);
+  m->curg = next;
+  pp->curg.store(next, std::memory_order_release);
+  [[maybe_unused]] void* fake = nullptr;
+#if TT_ASAN
+  __sanitizer_start_switch_fiber(&fake, next->stack.lo, next->stack.size);
+#endif
+#if TT_TSAN
+  __tsan_switch_to_fiber(next->tsan_fiber, 0);
+#endif
+  tt_fiber_swap(&gp->context, &next->context);
+  FinishSwitchIntoG(fake);
+  return true;
+}
+
+// Runs on the fiber that DirectSwitch switched to, once prev is off its stack.
+void CompleteHandoff(M* m, G* prev) {
+  const MAction action = m->handoff_action;
+  m->handoff_g = nullptr;
+  m->handoff_action = MAction::kNone;
+  if (action == MAction::kGosched) {
+    RunqPut(m->p, prev, false);
+    return;
+  }
+  auto unlockf = m->park_unlock;
+  void* arg = m->park_arg;
+  m->park_unlock = nullptr;
+  m->park_arg = nullptr;
+  if (unlockf && !unlockf(prev, arg)) {
+    CasGStatus(prev, GStatus::kWaiting, GStatus::kRunnable);
+    RunqPut(m->p, prev, false);
+  }
+}
+
 void Schedule(M* m) {
   for (;;) {
     if (m->p == nullptr) {
@@ -918,7 +1001,9 @@ void Schedule(M* m) {
     if (m->spinning) ResetSpinning(m);
     while (gp) {
       Execute(m, gp, inherit);
-      gp = HandleAction(m, gp);
+      // Not gp: it may have switched straight to other fibers (DirectSwitch) before one of
+      // them came back to g0.
+      gp = HandleAction(m, m->curg);
       inherit = true;
       if (gp && m->p == nullptr) Throw("scheduler: resuming a fiber without a P");
     }
@@ -1448,7 +1533,7 @@ void Gopark(bool (*unlockf)(G*, void*), void* arg, WaitReason reason) {
   m->park_arg = arg;
   gp->waitreason.store(reason, std::memory_order_relaxed);
   const int64_t block_t0 = ObsBlockStart(reason);
-  Mcall(gp, MAction::kPark);
+  if (!DirectSwitch(m, gp, MAction::kPark)) Mcall(gp, MAction::kPark);
   if (block_t0 != 0) ObsBlockEnd(block_t0);
 }
 
@@ -1742,8 +1827,24 @@ void Go(std::function<void()> fn) {
   }
 }
 
+// Go's Gosched puts the G on the global runq and reschedules. We keep its effect -- every
+// other runnable fiber of this P runs before the yielder again, and every 61st yield goes through
+// the scheduler, which looks at the global runq first -- but switch fiber to fiber through the
+// local runq (DirectSwitch): no lock, no g0. When nothing else is runnable here or globally, the
+// yield returns at once, as Go's would after finding the yielder first on the global runq.
 void Yield() {
   G* gp = MustGetG();
+  M* m = GetM();
+  P* pp = m->p;
+  if (internal::DirectSwitch(m, gp, internal::MAction::kGosched)) return;
+  if (!internal::TraceOn() && !sched.gcwaiting.load(std::memory_order_relaxed) &&
+      !pp->check_global && sched.runqsize.load(std::memory_order_relaxed) == 0 &&
+      internal::RunqEmpty(pp)) {
+    pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
+    gp->preempt.store(false, std::memory_order_relaxed);
+    return;
+  }
   internal::Mcall(gp, internal::MAction::kGosched);
 }
 

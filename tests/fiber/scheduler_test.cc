@@ -269,6 +269,28 @@ TEST_P(SchedulerTest, MainReturningDiscardsBlockedFibers) {
   EXPECT_LE(Stats().leaked_last_run, 1u);
 }
 
+// Go's main returning ends the program at once; Run() must not wait for a sleeping fiber's
+// timer (it once waited for the next timer, ~10 s here) nor touch its freed stack.
+TEST_P(SchedulerTest, MainReturningDoesNotWaitForSleepers) {
+  const auto t0 = std::chrono::steady_clock::now();
+  RunFibers(
+      procs(),
+      [&] {
+        for (int i = 0; i < 4; i++) Go([] { SleepFor(10s); });
+        Go([] {
+          Timer t(20s);
+          t.C().Recv();
+        });
+        SleepFor(1ms);  // Let every sleeper park, some Ms go idle in netpoll.
+      },
+      /*expect_no_leaks=*/false);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, 2s) << "Run() waited "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms after main returned";
+  EXPECT_EQ(Stats().leaked_last_run, 5u);
+}
+
 TEST_P(SchedulerTest, GoFromForeignThread) {
   std::atomic<int> ran{0};
   // The foreign thread's first Go() switches deadlock detection off; until then main's

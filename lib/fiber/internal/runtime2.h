@@ -91,6 +91,8 @@ struct P {
   uint32_t fastrand = 0;                    // Owner only.
   G* gfree = nullptr;                       // Local cache of dead Gs (Go's p.gFree). Owner only.
   int32_t gfree_count = 0;                  // Owner only.
+  uint32_t direct_switches = 0;             // Fiber-to-fiber switches (DirectSwitch). Owner only.
+  bool check_global = false;                // Next FindRunnable looks at the global runq first.
   std::atomic<int64_t> obs_idle_since{0};   // When it went idle (internal/obs.h); 0: not idle.
 
   PTrace trace;                             // The tracer's batch and state (internal/trace.h).
@@ -128,6 +130,10 @@ struct M {
   std::thread thread;                 // Not joinable for m0 (the thread inside Run()).
 
   MAction action = MAction::kNone;
+  // A fiber that switched straight to the current one (DirectSwitch) and what is still to be
+  // done for it now that it is off its stack: kGosched (queue it) or kPark (run park_unlock).
+  G* handoff_g = nullptr;
+  MAction handoff_action = MAction::kNone;
   bool (*park_unlock)(G* gp, void* arg) = nullptr;  // Go's waitunlockf.
   void* park_arg = nullptr;
 
