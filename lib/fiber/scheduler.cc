@@ -347,6 +347,22 @@ void RunqPut(P* pp, G* gp, bool next) {
 
 // Executed only by the owner P. *inherit is true for runnext (the G inherits the time slice).
 G* RunqGet(P* pp, bool* inherit) {
+  if (sched.gomaxprocs.load(std::memory_order_relaxed) == 1) {
+    // One P: no thief can take from this runq (stealing needs another P, and resizing stops
+    // the world, which needs this P), so the owner's plain loads and stores suffice.
+    G* next = pp->runnext.load(std::memory_order_relaxed);
+    if (next) {
+      pp->runnext.store(nullptr, std::memory_order_relaxed);
+      *inherit = true;
+      return next;
+    }
+    *inherit = false;
+    const uint32_t h = pp->runqhead.load(std::memory_order_relaxed);
+    if (h == pp->runqtail.load(std::memory_order_relaxed)) return nullptr;
+    G* gp = pp->runq[h % kRunqSize].load(std::memory_order_relaxed);
+    pp->runqhead.store(h + 1, std::memory_order_release);
+    return gp;
+  }
   G* next = pp->runnext.load(std::memory_order_acquire);
   if (next && pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) {
     *inherit = true;
@@ -945,12 +961,12 @@ bool DirectSwitch(M* m, G* gp, MAction action) {
   bool inherit = false;
   G* next = RunqGet(pp, &inherit);
   if (next == nullptr) return false;
-  CasGStatus(gp, GStatus::kRunning,
-             action == MAction::kPark ? GStatus::kWaiting : GStatus::kRunnable);
+  SetGStatusOwned(gp, GStatus::kRunning,
+                  action == MAction::kPark ? GStatus::kWaiting : GStatus::kRunnable);
   m->handoff_g = gp;
   m->handoff_action = action;
   // Execute(next), minus the switch through g0.
-  CasGStatus(next, GStatus::kRunnable, GStatus::kRunning);
+  SetGStatusOwned(next, GStatus::kRunnable, GStatus::kRunning);
   if (!inherit) {
     pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,
                         std::memory_order_relaxed);
@@ -1478,6 +1494,11 @@ TT_NOIPA M* GetM() {
   return m;
 }
 
+uint32_t FastRandHere() {
+  M* m = GetM();
+  return m && m->p ? FastRand(m->p) : 0;
+}
+
 G* GetG() {
   M* m = GetM();
   return m ? m->curg : nullptr;
@@ -1509,6 +1530,23 @@ void CasGStatus(G* gp, GStatus from, GStatus to) {
              GStatusName(static_cast<GStatus>(expect)).data());
     Throw(msg);
   }
+  ObsStatus(gp, from, to);
+}
+
+// CasGStatus for a G only the caller can be transitioning (the running G, or one just taken
+// off the caller's own runq), with the caller holding a P: a checked load and a release store
+// instead of a locked CAS, which costs more than the rest of a fiber switch.
+void SetGStatusOwned(G* gp, GStatus from, GStatus to) {
+  const uint32_t seen = gp->atomicstatus.load(std::memory_order_relaxed);
+  if (seen != static_cast<uint32_t>(from)) {
+    char msg[160];
+    snprintf(msg, sizeof(msg), "casgstatus: fiber %" PRIu64 " bad transition %s -> %s (is %s)",
+             gp->goid.load(), GStatusName(from).data(), GStatusName(to).data(),
+             GStatusName(static_cast<GStatus>(seen)).data());
+    Throw(msg);
+  }
+  gp->atomicstatus.store(static_cast<uint32_t>(to), std::memory_order_release);
+  if (TraceOn()) TraceGStatus(gp, from, to);
   ObsStatus(gp, from, to);
 }
 

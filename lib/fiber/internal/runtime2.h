@@ -159,9 +159,15 @@ void InjectGList(G* list);
 
 // CasGStatus() is the single choke point for G status changes (a later tracer hooks here).
 void CasGStatus(G* gp, GStatus from, GStatus to);
+// The same transition for a G no one else can be transitioning (the running G, or one the
+// caller just took off its own P's runq): a checked load and a store, no locked CAS.
+void SetGStatusOwned(G* gp, GStatus from, GStatus to);
 inline GStatus ReadGStatus(const G* gp) {
   return static_cast<GStatus>(gp->atomicstatus.load(std::memory_order_acquire));
 }
+
+// A random number from the current P's xorshift state (never 0), or 0 without a P.
+uint32_t FastRandHere();
 
 G* GetG();       // Current fiber, or null on g0 / non-runtime threads.
 G* MustGetG();   // Current fiber; throws when called outside one.
