@@ -1817,6 +1817,7 @@ int Run(const Options& options, std::function<void()> main) {
     }
     sched.allgs.clear();
     sched.gfree = nullptr;
+    internal::StackPoolRelease();
     internal::stat_leaked_last_run.store(leaked);
   }
   for (M* m : sched.allm) delete m;

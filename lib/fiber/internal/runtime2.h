@@ -198,6 +198,7 @@ extern std::atomic<int32_t> netpoll_waiters;
 // Allocation-free stack helpers (stack.cc).
 bool StackAlloc(Stack* s, size_t size, bool guard);
 void StackFree(Stack* s);
+void StackPoolRelease();  // Unmaps the unused rest of the current chunk (Run() teardown).
 extern std::atomic<uint64_t> stacks_live;
 
 }  // namespace tracetool::fiber::internal
