@@ -11,8 +11,21 @@
 //
 // Where a runnable G lives: exactly one of P.runnext, P.runq, the global runq. Ready() puts a
 // woken G in the waker's runnext (communicating fibers run back to back, as in Go), new Gs also
-// go to runnext, Yield() and preemption go to the global runq (so the yielder does not run again
-// at once), and overflowing local queues spill half to the global runq.
+// go to runnext, preemption and a Yield() that goes through the scheduler go to the global runq
+// (so the yielder does not run again at once), and overflowing local queues spill half to the
+// global runq.
+//
+// Direct switches (DirectSwitch). When a fiber yields or parks and its P's runnext/runq holds a
+// runnable G, it switches straight to that G's stack: no g0 hop, no Schedule loop, no lock. A
+// yielder then goes to the *local* runq's tail rather than the global runq (Go's Gosched): on
+// its P it still runs after everything already queued there, which is what Gosched promises, and
+// the global runq is not starved because every 61st direct switch takes the slow path with the
+// global runq checked first (the same 61 as below), which also runs timers and netpoll. What a
+// switch must do once the old fiber is off its stack (queue it, or run its park unlock
+// function) runs on the new fiber (CompleteHandoff). Tracing takes the slow path: its GoSched/
+// GoBlock events walk the parked fiber's saved stack, which the slow path has saved by then.
+// Rejected: switching through g0 with a cheaper Schedule (still two swaps per switch), and
+// putting the yielder in runnext (a ping-pong pair would then starve the rest of the runq).
 //
 // Finding work (FindRunnable), in Go's order: timers; every 61st schedtick the global runq first
 // (fairness: without it two Gs that ready each other through runnext could starve the global
