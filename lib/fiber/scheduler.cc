@@ -975,7 +975,9 @@ bool DirectSwitch(M* m, G* gp, MAction action) {
   G* next = RunqGet(pp, &inherit);
   if (next == nullptr) return false;
   SetGStatusOwned(gp, GStatus::kRunning,
-                  action == MAction::kPark ? GStatus::kWaiting : GStatus::kRunnable);
+                  action == MAction::kPark   ? GStatus::kWaiting
+                  : action == MAction::kExit ? GStatus::kDead
+                                             : GStatus::kRunnable);
   m->handoff_g = gp;
   m->handoff_action = action;
   // Execute(next), minus the switch through g0.
@@ -990,7 +992,9 @@ bool DirectSwitch(M* m, G* gp, MAction action) {
   pp->curg.store(next, std::memory_order_release);
   [[maybe_unused]] void* fake = nullptr;
 #if TT_ASAN
-  __sanitizer_start_switch_fiber(&fake, next->stack.lo, next->stack.size);
+  // A dying fiber's fake stack is released (null save slot), as Mcall(kExit) does.
+  __sanitizer_start_switch_fiber(action == MAction::kExit ? nullptr : &fake, next->stack.lo,
+                                 next->stack.size);
 #endif
 #if TT_TSAN
   __tsan_switch_to_fiber(next->tsan_fiber, 0);
@@ -1007,6 +1011,11 @@ void CompleteHandoff(M* m, G* prev) {
   m->handoff_action = MAction::kNone;
   if (action == MAction::kGosched) {
     RunqPut(m->p, prev, false);
+    return;
+  }
+  if (action == MAction::kExit) {  // goexit0, minus main's exit (that one takes the slow path).
+    stat_fibers_live.fetch_sub(1, std::memory_order_relaxed);
+    GfPut(m->p, prev);
     return;
   }
   auto unlockf = m->park_unlock;
@@ -1214,6 +1223,11 @@ void GEntry(void* arg) {
   G* gp = static_cast<G*>(arg);
   FinishSwitchIntoG(nullptr);
   RunFn(gp);
+  M* m = GetM();
+  if (static_cast<int64_t>(gp->goid.load(std::memory_order_relaxed)) != sched.main_goid &&
+      DirectSwitch(m, gp, MAction::kExit)) {
+    Throw("dead fiber resumed");
+  }
   Mcall(gp, MAction::kExit, /*dying=*/true);
   Throw("dead fiber resumed");
 }
