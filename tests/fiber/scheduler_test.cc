@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lib/fiber/chan.h"
@@ -267,6 +268,39 @@ TEST_P(SchedulerTest, MainReturningDiscardsBlockedFibers) {
       },
       /*expect_no_leaks=*/false);
   EXPECT_LE(Stats().leaked_last_run, 1u);
+}
+
+// Yield switches fiber to fiber through the local runq; a pair yielding to each other forever
+// must still let a timer fire and a fiber on the global runq (spawned by a foreign thread) run:
+// every 61st switch goes through the scheduler, global runq first.
+TEST_P(SchedulerTest, YieldPingPongDoesNotStarveTimersOrGlobalQueue) {
+  std::atomic<bool> slept{false};
+  std::atomic<bool> foreign_ran{false};
+  Options opts;
+  opts.procs = procs();
+  opts.detect_deadlock = false;  // A foreign thread calls Go().
+  testing::RunFibersWith(opts, [&] {
+    WaitGroup wg;
+    wg.Add(procs() + 2);
+    auto done = [&] { return slept.load() && foreign_ran.load(); };
+    for (int i = 0; i < procs() + 1; i++) {  // More yielders than Ps: every P has a pair.
+      Go([&] {
+        while (!done()) Yield();
+        wg.Done();
+      });
+    }
+    Go([&] {
+      SleepFor(2ms);
+      slept.store(true);
+      wg.Done();
+    });
+    std::thread t([&] { Go([&] { foreign_ran.store(true); }); });
+    t.join();
+    while (!done()) Yield();
+    wg.Wait();
+  });
+  EXPECT_TRUE(slept.load());
+  EXPECT_TRUE(foreign_ran.load());
 }
 
 // Go's main returning ends the program at once; Run() must not wait for a sleeping fiber's
