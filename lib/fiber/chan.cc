@@ -224,8 +224,9 @@ void ChanBase::Close() {
 namespace {
 
 uint32_t CheapRand() {
-  // Per-call xorshift seeded from a global counter: fibers migrate between threads, so a
-  // thread_local generator would be read through a stale TLS address.
+  // The running P's generator (owner only, no shared cache line); off a P, a global counter
+  // through a mixer.
+  if (uint32_t r = FastRandHere()) return r;
   static std::atomic<uint64_t> seed{0x9E3779B97F4A7C15ull};
   uint64_t x = seed.fetch_add(0x9E3779B97F4A7C15ull, std::memory_order_relaxed);
   x ^= x >> 30;
@@ -264,6 +265,40 @@ void SelUnlock(const SelState& s) {
 
 }  // namespace
 
+// One select case, its channel locked (Go's selectgo pass 1 body). *wake is a G to Ready()
+// once the lock is released.
+SelTry SelTryLocked(const SelectCaseRaw& cas, G** wake) {
+  ChanBase* c = cas.c;
+  if (!cas.send) {
+    if (Sudog* sg = c->sendq_.Dequeue()) {
+      *wake = c->RecvLocked(sg, cas.elem);
+      return SelTry::kDone;
+    }
+    if (c->qcount_ > 0) {
+      void* slot = c->Slot(c->recvx_);
+      if (cas.elem) c->ops_->deliver(cas.elem, slot);
+      c->ops_->destroy(slot);
+      c->recvx_ = (c->recvx_ + 1) % c->dataqsiz_;
+      c->qcount_--;
+      return SelTry::kDone;
+    }
+    if (c->closed_) return SelTry::kDone;  // *elem stays nullopt: Go's ok == false.
+    return SelTry::kNotReady;
+  }
+  if (c->closed_) return SelTry::kSendClosed;
+  if (Sudog* sg = c->recvq_.Dequeue()) {
+    *wake = c->SendLocked(sg, cas.elem);
+    return SelTry::kDone;
+  }
+  if (c->qcount_ < c->dataqsiz_) {
+    c->ops_->construct(c->Slot(c->sendx_), cas.elem);
+    c->sendx_ = (c->sendx_ + 1) % c->dataqsiz_;
+    c->qcount_++;
+    return SelTry::kDone;
+  }
+  return SelTry::kNotReady;
+}
+
 bool SelParkCommit(G*, void* arg) {
   SelUnlock(*static_cast<SelState*>(arg));
   return true;
@@ -294,63 +329,55 @@ int SelectGo(const SelectCaseRaw* cases, int n, bool block) {
     Gopark(nullptr, nullptr, WaitReason::kSelectNoCases);
     Throw("select (no cases): resumed");
   }
-  // Lock order: by channel address, so concurrent selects cannot deadlock.
+  // Pass 0: try each case alone, under its own channel's lock, in poll order. Each try is
+  // linearizable on its own, so the first ready case found is a valid outcome of a select that
+  // ran at that instant; this spares the common ready-case select (and every TrySelect that
+  // finds nothing) the address sort and the all-channel locking of the blocking path.
+  for (int k = 0; k < norder; k++) {
+    const int i = pollorder[k];
+    ChanBase* c = cases[i].c;
+    G* wake = nullptr;
+    c->lock()->Acquire();
+    const SelTry r = SelTryLocked(cases[i], &wake);
+    c->lock()->Release();
+    if (r == SelTry::kSendClosed) Throw("send on closed channel");
+    if (r == SelTry::kDone) {
+      if (wake) Ready(wake);
+      return i;
+    }
+  }
+  if (!block) return -1;
+
+  // Lock order: by channel address, so concurrent selects cannot deadlock. Insertion sort:
+  // selects are small.
   std::copy(pollorder, pollorder + norder, lockorder);
-  std::sort(lockorder, lockorder + norder, [&](uint16_t a, uint16_t b) {
-    return std::less<ChanBase*>()(cases[a].c, cases[b].c);
-  });
+  for (int k = 1; k < norder; k++) {
+    const uint16_t v = lockorder[k];
+    int j = k;
+    for (; j > 0 && std::less<ChanBase*>()(cases[v].c, cases[lockorder[j - 1]].c); j--) {
+      lockorder[j] = lockorder[j - 1];
+    }
+    lockorder[j] = v;
+  }
   SelState st{cases, lockorder, norder};
   SelLock(st);
 
-  // Pass 1: something ready now?
+  // Pass 1: something ready now that every channel is locked?
   for (int k = 0; k < norder; k++) {
     const int i = pollorder[k];
-    const SelectCaseRaw& cas = cases[i];
-    ChanBase* c = cas.c;
-    if (!cas.send) {
-      if (Sudog* sg = c->sendq_.Dequeue()) {
-        G* gp = c->RecvLocked(sg, cas.elem);
-        SelUnlock(st);
-        Ready(gp);
-        return i;
-      }
-      if (c->qcount_ > 0) {
-        void* slot = c->Slot(c->recvx_);
-        if (cas.elem) c->ops_->deliver(cas.elem, slot);
-        c->ops_->destroy(slot);
-        c->recvx_ = (c->recvx_ + 1) % c->dataqsiz_;
-        c->qcount_--;
-        SelUnlock(st);
-        return i;
-      }
-      if (c->closed_) {
-        SelUnlock(st);
-        return i;  // *elem stays nullopt: Go's ok == false.
-      }
-    } else {
-      if (c->closed_) {
-        SelUnlock(st);
-        Throw("send on closed channel");
-      }
-      if (Sudog* sg = c->recvq_.Dequeue()) {
-        G* gp = c->SendLocked(sg, cas.elem);
-        SelUnlock(st);
-        Ready(gp);
-        return i;
-      }
-      if (c->qcount_ < c->dataqsiz_) {
-        c->ops_->construct(c->Slot(c->sendx_), cas.elem);
-        c->sendx_ = (c->sendx_ + 1) % c->dataqsiz_;
-        c->qcount_++;
-        SelUnlock(st);
-        return i;
-      }
+    G* wake = nullptr;
+    const SelTry r = SelTryLocked(cases[i], &wake);
+    if (r == SelTry::kSendClosed) {
+      SelUnlock(st);
+      Throw("send on closed channel");
+    }
+    if (r == SelTry::kDone) {
+      SelUnlock(st);
+      if (wake) Ready(wake);
+      return i;
     }
   }
-  if (!block) {
-    SelUnlock(st);
-    return -1;
-  }
+
 
   // Pass 2: enqueue on every channel, in lock order, and park.
   G* gp = MustGetG();

@@ -64,6 +64,10 @@ struct ElemOps {
   void (*deliver)(void* sink, void* src);    // sink->emplace(std::move(*src))
 };
 
+struct SelectCaseRaw;
+enum class SelTry : uint8_t { kNotReady, kDone, kSendClosed };
+SelTry SelTryLocked(const SelectCaseRaw& cas, G** wake);
+
 // Go's hchan.
 class ChanBase {
  public:
@@ -83,7 +87,8 @@ class ChanBase {
   Lock* lock() { return &lock_; }  // For select's multi-channel locking.
 
  private:
-  friend int SelectGo(const struct SelectCaseRaw* cases, int n, bool block);
+  friend int SelectGo(const SelectCaseRaw* cases, int n, bool block);
+  friend SelTry SelTryLocked(const SelectCaseRaw& cas, G** wake);
   friend bool SelParkCommit(G* gp, void* arg);
   void* Slot(size_t i) { return buf_ + i * elem_size_; }
   G* SendLocked(Sudog* sg, void* src);  // Go's send(); returns the G to ready after unlocking.

@@ -184,10 +184,14 @@ G* Netpoll(int64_t delay_ns) {
     const epoll_event& ev = events[i];
     if (ev.data.ptr == &break_fd) {
       if (delay_ns != 0) {
+        // Re-arm before draining: a NetpollBreak() racing with the drain then writes again
+        // (a spurious wake-up later at worst) instead of being swallowed by its CAS while
+        // wake_sig still reads 1 -- which once left the next poller asleep until its timer
+        // after main returned.
+        wake_sig.store(0);
         uint64_t v;
         ssize_t r = read(break_fd, &v, sizeof(v));
         (void)r;
-        wake_sig.store(0);
       }
       continue;
     }

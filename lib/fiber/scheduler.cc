@@ -11,8 +11,21 @@
 //
 // Where a runnable G lives: exactly one of P.runnext, P.runq, the global runq. Ready() puts a
 // woken G in the waker's runnext (communicating fibers run back to back, as in Go), new Gs also
-// go to runnext, Yield() and preemption go to the global runq (so the yielder does not run again
-// at once), and overflowing local queues spill half to the global runq.
+// go to runnext, preemption and a Yield() that goes through the scheduler go to the global runq
+// (so the yielder does not run again at once), and overflowing local queues spill half to the
+// global runq.
+//
+// Direct switches (DirectSwitch). When a fiber yields or parks and its P's runnext/runq holds a
+// runnable G, it switches straight to that G's stack: no g0 hop, no Schedule loop, no lock. A
+// yielder then goes to the *local* runq's tail rather than the global runq (Go's Gosched): on
+// its P it still runs after everything already queued there, which is what Gosched promises, and
+// the global runq is not starved because every 61st direct switch takes the slow path with the
+// global runq checked first (the same 61 as below), which also runs timers and netpoll. What a
+// switch must do once the old fiber is off its stack (queue it, or run its park unlock
+// function) runs on the new fiber (CompleteHandoff). Tracing takes the slow path: its GoSched/
+// GoBlock events walk the parked fiber's saved stack, which the slow path has saved by then.
+// Rejected: switching through g0 with a cheaper Schedule (still two swaps per switch), and
+// putting the yielder in runnext (a ping-pong pair would then starve the rest of the runq).
 //
 // Finding work (FindRunnable), in Go's order: timers; every 61st schedtick the global runq first
 // (fairness: without it two Gs that ready each other through runnext could starve the global
@@ -63,6 +76,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "lib/fiber/fiber.h"
@@ -214,16 +228,25 @@ void SwitchToG(M* m, G* gp) {
 #endif
 }
 
-// Called on a fiber's stack right after a switch into it (also the very first one).
+void CompleteHandoff(M* m, G* prev);
+
+// Called on a fiber's stack right after a switch into it (also the very first one). When the
+// switch came straight from another fiber (DirectSwitch), finishes that fiber's yield or park.
 void FinishSwitchIntoG([[maybe_unused]] void* fake) {
-#if TT_ASAN
-  const void* bottom = nullptr;
-  size_t size = 0;
-  __sanitizer_finish_switch_fiber(fake, &bottom, &size);
   M* m = GetM();
-  m->g0_stack_bottom = bottom;
-  m->g0_stack_size = size;
+  G* prev = m->handoff_g;
+#if TT_ASAN
+  if (prev) {
+    __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);  // Came from a fiber, not g0.
+  } else {
+    const void* bottom = nullptr;
+    size_t size = 0;
+    __sanitizer_finish_switch_fiber(fake, &bottom, &size);
+    m->g0_stack_bottom = bottom;
+    m->g0_stack_size = size;
+  }
 #endif
+  if (prev) CompleteHandoff(m, prev);
 }
 
 // Go's mcall: switch from gp to its M's g0, which performs `action`. Returns when gp is
@@ -243,6 +266,8 @@ void Mcall(G* gp, MAction action, bool dying = false) {
   tt_fiber_swap(&gp->context, &m->g0_context);
   FinishSwitchIntoG(fake);
 }
+
+bool DirectSwitch(M* m, G* gp, MAction action);
 
 // ---- Global run queue (sched.lock held). ----
 
@@ -335,6 +360,22 @@ void RunqPut(P* pp, G* gp, bool next) {
 
 // Executed only by the owner P. *inherit is true for runnext (the G inherits the time slice).
 G* RunqGet(P* pp, bool* inherit) {
+  if (sched.gomaxprocs.load(std::memory_order_relaxed) == 1) {
+    // One P: no thief can take from this runq (stealing needs another P, and resizing stops
+    // the world, which needs this P), so the owner's plain loads and stores suffice.
+    G* next = pp->runnext.load(std::memory_order_relaxed);
+    if (next) {
+      pp->runnext.store(nullptr, std::memory_order_relaxed);
+      *inherit = true;
+      return next;
+    }
+    *inherit = false;
+    const uint32_t h = pp->runqhead.load(std::memory_order_relaxed);
+    if (h == pp->runqtail.load(std::memory_order_relaxed)) return nullptr;
+    G* gp = pp->runq[h % kRunqSize].load(std::memory_order_relaxed);
+    pp->runqhead.store(h + 1, std::memory_order_release);
+    return gp;
+  }
   G* next = pp->runnext.load(std::memory_order_acquire);
   if (next && pp->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) {
     *inherit = true;
@@ -696,7 +737,8 @@ top:
   }
   int64_t now = CheckTimers();
 
-  if (pp->schedtick.load(std::memory_order_relaxed) % kFairnessTicks == 0 &&
+  if ((pp->schedtick.load(std::memory_order_relaxed) % kFairnessTicks == 0 ||
+       std::exchange(pp->check_global, false)) &&
       sched.runqsize.load() > 0) {
     sched.lock.Acquire();
     G* gp = GlobRunqGet(pp, 1);
@@ -799,6 +841,12 @@ top:
   // Block in netpoll (which doubles as the timer sleep) if nobody else does.
   const int64_t next_timer = timer_next.load();
   if ((netpoll_waiters.load() > 0 || next_timer != INT64_MAX) && sched.lastpoll.exchange(0) != 0) {
+    if (sched.shutdown.load()) {
+      // main returned after our last look: do not sleep until the next timer (Shutdown's
+      // NetpollBreak may have been consumed by the previous poller).
+      sched.lastpoll.store(Nanotime());
+      return nullptr;
+    }
     int64_t delay = -1;
     if (next_timer != INT64_MAX) {
       if (now == 0) now = Nanotime();
@@ -907,6 +955,79 @@ G* HandleAction(M* m, G* gp) {
   Throw("scheduler: fiber switched to g0 without an action");
 }
 
+// The fast path of Yield and Gopark: when this P's local runq (or runnext) holds a runnable
+// fiber, switch to it straight from gp's stack instead of going through g0 and Schedule. gp's
+// status changes here, before the switch; what must wait until gp is off its stack (putting it
+// on a queue where a thief could resume it, or the park's unlock function, which lets wakers
+// see it) runs on the next fiber, in CompleteHandoff. Returns false (take the slow path) when
+// a trace is running (its GoSched/GoBlock events walk the parked fiber's saved stack, which is
+// not saved yet here), a stop-the-world is pending, the local runq is empty, or on every 61st
+// direct switch: that one goes through FindRunnable, which then looks at the global runq first
+// and runs timers and netpoll, so a ping-pong pair cannot starve them.
+bool DirectSwitch(M* m, G* gp, MAction action) {
+  P* pp = m->p;
+  if (TraceOn() || sched.gcwaiting.load(std::memory_order_relaxed)) return false;
+  if (++pp->direct_switches % kFairnessTicks == 0) {
+    pp->check_global = true;
+    return false;
+  }
+  bool inherit = false;
+  G* next = RunqGet(pp, &inherit);
+  if (next == nullptr) return false;
+  SetGStatusOwned(gp, GStatus::kRunning,
+                  action == MAction::kPark   ? GStatus::kWaiting
+                  : action == MAction::kExit ? GStatus::kDead
+                                             : GStatus::kRunnable);
+  m->handoff_g = gp;
+  m->handoff_action = action;
+  // Execute(next), minus the switch through g0.
+  SetGStatusOwned(next, GStatus::kRunnable, GStatus::kRunning);
+  if (!inherit) {
+    pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
+  }
+  next->m = m;
+  next->preempt.store(false, std::memory_order_relaxed);
+  m->curg = next;
+  pp->curg.store(next, std::memory_order_release);
+  [[maybe_unused]] void* fake = nullptr;
+#if TT_ASAN
+  // A dying fiber's fake stack is released (null save slot), as Mcall(kExit) does.
+  __sanitizer_start_switch_fiber(action == MAction::kExit ? nullptr : &fake, next->stack.lo,
+                                 next->stack.size);
+#endif
+#if TT_TSAN
+  __tsan_switch_to_fiber(next->tsan_fiber, 0);
+#endif
+  tt_fiber_swap(&gp->context, &next->context);
+  FinishSwitchIntoG(fake);
+  return true;
+}
+
+// Runs on the fiber that DirectSwitch switched to, once prev is off its stack.
+void CompleteHandoff(M* m, G* prev) {
+  const MAction action = m->handoff_action;
+  m->handoff_g = nullptr;
+  m->handoff_action = MAction::kNone;
+  if (action == MAction::kGosched) {
+    RunqPut(m->p, prev, false);
+    return;
+  }
+  if (action == MAction::kExit) {  // goexit0, minus main's exit (that one takes the slow path).
+    stat_fibers_live.fetch_sub(1, std::memory_order_relaxed);
+    GfPut(m->p, prev);
+    return;
+  }
+  auto unlockf = m->park_unlock;
+  void* arg = m->park_arg;
+  m->park_unlock = nullptr;
+  m->park_arg = nullptr;
+  if (unlockf && !unlockf(prev, arg)) {
+    CasGStatus(prev, GStatus::kWaiting, GStatus::kRunnable);
+    RunqPut(m->p, prev, false);
+  }
+}
+
 void Schedule(M* m) {
   for (;;) {
     if (m->p == nullptr) {
@@ -918,7 +1039,9 @@ void Schedule(M* m) {
     if (m->spinning) ResetSpinning(m);
     while (gp) {
       Execute(m, gp, inherit);
-      gp = HandleAction(m, gp);
+      // Not gp: it may have switched straight to other fibers (DirectSwitch) before one of
+      // them came back to g0.
+      gp = HandleAction(m, m->curg);
       inherit = true;
       if (gp && m->p == nullptr) Throw("scheduler: resuming a fiber without a P");
     }
@@ -1100,6 +1223,11 @@ void GEntry(void* arg) {
   G* gp = static_cast<G*>(arg);
   FinishSwitchIntoG(nullptr);
   RunFn(gp);
+  M* m = GetM();
+  if (static_cast<int64_t>(gp->goid.load(std::memory_order_relaxed)) != sched.main_goid &&
+      DirectSwitch(m, gp, MAction::kExit)) {
+    Throw("dead fiber resumed");
+  }
   Mcall(gp, MAction::kExit, /*dying=*/true);
   Throw("dead fiber resumed");
 }
@@ -1393,6 +1521,11 @@ TT_NOIPA M* GetM() {
   return m;
 }
 
+uint32_t FastRandHere() {
+  M* m = GetM();
+  return m && m->p ? FastRand(m->p) : 0;
+}
+
 G* GetG() {
   M* m = GetM();
   return m ? m->curg : nullptr;
@@ -1427,6 +1560,23 @@ void CasGStatus(G* gp, GStatus from, GStatus to) {
   ObsStatus(gp, from, to);
 }
 
+// CasGStatus for a G only the caller can be transitioning (the running G, or one just taken
+// off the caller's own runq), with the caller holding a P: a checked load and a release store
+// instead of a locked CAS, which costs more than the rest of a fiber switch.
+void SetGStatusOwned(G* gp, GStatus from, GStatus to) {
+  const uint32_t seen = gp->atomicstatus.load(std::memory_order_relaxed);
+  if (seen != static_cast<uint32_t>(from)) {
+    char msg[160];
+    snprintf(msg, sizeof(msg), "casgstatus: fiber %" PRIu64 " bad transition %s -> %s (is %s)",
+             gp->goid.load(), GStatusName(from).data(), GStatusName(to).data(),
+             GStatusName(static_cast<GStatus>(seen)).data());
+    Throw(msg);
+  }
+  gp->atomicstatus.store(static_cast<uint32_t>(to), std::memory_order_release);
+  if (TraceOn()) TraceGStatus(gp, from, to);
+  ObsStatus(gp, from, to);
+}
+
 void ForEachG(void (*fn)(G* gp, void* arg), void* arg) {
   LockGuard g(&sched.glock);
   for (G* gp : sched.allgs) fn(gp, arg);
@@ -1448,7 +1598,7 @@ void Gopark(bool (*unlockf)(G*, void*), void* arg, WaitReason reason) {
   m->park_arg = arg;
   gp->waitreason.store(reason, std::memory_order_relaxed);
   const int64_t block_t0 = ObsBlockStart(reason);
-  Mcall(gp, MAction::kPark);
+  if (!DirectSwitch(m, gp, MAction::kPark)) Mcall(gp, MAction::kPark);
   if (block_t0 != 0) ObsBlockEnd(block_t0);
 }
 
@@ -1694,6 +1844,7 @@ int Run(const Options& options, std::function<void()> main) {
     }
     sched.allgs.clear();
     sched.gfree = nullptr;
+    internal::StackPoolRelease();
     internal::stat_leaked_last_run.store(leaked);
   }
   for (M* m : sched.allm) delete m;
@@ -1742,8 +1893,24 @@ void Go(std::function<void()> fn) {
   }
 }
 
+// Go's Gosched puts the G on the global runq and reschedules. We keep its effect -- every
+// other runnable fiber of this P runs before the yielder again, and every 61st yield goes through
+// the scheduler, which looks at the global runq first -- but switch fiber to fiber through the
+// local runq (DirectSwitch): no lock, no g0. When nothing else is runnable here or globally, the
+// yield returns at once, as Go's would after finding the yielder first on the global runq.
 void Yield() {
   G* gp = MustGetG();
+  M* m = GetM();
+  P* pp = m->p;
+  if (internal::DirectSwitch(m, gp, internal::MAction::kGosched)) return;
+  if (!internal::TraceOn() && !sched.gcwaiting.load(std::memory_order_relaxed) &&
+      !pp->check_global && sched.runqsize.load(std::memory_order_relaxed) == 0 &&
+      internal::RunqEmpty(pp)) {
+    pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
+    gp->preempt.store(false, std::memory_order_relaxed);
+    return;
+  }
   internal::Mcall(gp, internal::MAction::kGosched);
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lib/fiber/chan.h"
@@ -267,6 +268,59 @@ TEST_P(SchedulerTest, MainReturningDiscardsBlockedFibers) {
       },
       /*expect_no_leaks=*/false);
   EXPECT_LE(Stats().leaked_last_run, 1u);
+}
+
+// Yield switches fiber to fiber through the local runq; a pair yielding to each other forever
+// must still let a timer fire and a fiber on the global runq (spawned by a foreign thread) run:
+// every 61st switch goes through the scheduler, global runq first.
+TEST_P(SchedulerTest, YieldPingPongDoesNotStarveTimersOrGlobalQueue) {
+  std::atomic<bool> slept{false};
+  std::atomic<bool> foreign_ran{false};
+  Options opts;
+  opts.procs = procs();
+  opts.detect_deadlock = false;  // A foreign thread calls Go().
+  testing::RunFibersWith(opts, [&] {
+    WaitGroup wg;
+    wg.Add(procs() + 2);
+    auto done = [&] { return slept.load() && foreign_ran.load(); };
+    for (int i = 0; i < procs() + 1; i++) {  // More yielders than Ps: every P has a pair.
+      Go([&] {
+        while (!done()) Yield();
+        wg.Done();
+      });
+    }
+    Go([&] {
+      SleepFor(2ms);
+      slept.store(true);
+      wg.Done();
+    });
+    std::thread t([&] { Go([&] { foreign_ran.store(true); }); });
+    t.join();
+    while (!done()) Yield();
+    wg.Wait();
+  });
+  EXPECT_TRUE(slept.load());
+  EXPECT_TRUE(foreign_ran.load());
+}
+
+// Go's main returning ends the program at once; Run() must not wait for a sleeping fiber's
+// timer (it once waited for the next timer, ~10 s here) nor touch its freed stack.
+TEST_P(SchedulerTest, MainReturningDoesNotWaitForSleepers) {
+  const auto t0 = std::chrono::steady_clock::now();
+  RunFibers(
+      procs(),
+      [&] {
+        // Only stack-resident waits: a discarded fiber's destructors never run (README), so a
+        // Timer here would leak its heap parts under LeakSanitizer.
+        for (int i = 0; i < 5; i++) Go([i] { SleepFor(10s + i * 1s); });
+        SleepFor(1ms);  // Let every sleeper park, some Ms go idle in netpoll.
+      },
+      /*expect_no_leaks=*/false);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, 2s) << "Run() waited "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms after main returned";
+  EXPECT_EQ(Stats().leaked_last_run, 5u);
 }
 
 TEST_P(SchedulerTest, GoFromForeignThread) {

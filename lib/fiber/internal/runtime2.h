@@ -91,6 +91,8 @@ struct P {
   uint32_t fastrand = 0;                    // Owner only.
   G* gfree = nullptr;                       // Local cache of dead Gs (Go's p.gFree). Owner only.
   int32_t gfree_count = 0;                  // Owner only.
+  uint32_t direct_switches = 0;             // Fiber-to-fiber switches (DirectSwitch). Owner only.
+  bool check_global = false;                // Next FindRunnable looks at the global runq first.
   std::atomic<int64_t> obs_idle_since{0};   // When it went idle (internal/obs.h); 0: not idle.
 
   PTrace trace;                             // The tracer's batch and state (internal/trace.h).
@@ -128,6 +130,10 @@ struct M {
   std::thread thread;                 // Not joinable for m0 (the thread inside Run()).
 
   MAction action = MAction::kNone;
+  // A fiber that switched straight to the current one (DirectSwitch) and what is still to be
+  // done for it now that it is off its stack: kGosched (queue it) or kPark (run park_unlock).
+  G* handoff_g = nullptr;
+  MAction handoff_action = MAction::kNone;
   bool (*park_unlock)(G* gp, void* arg) = nullptr;  // Go's waitunlockf.
   void* park_arg = nullptr;
 
@@ -153,9 +159,15 @@ void InjectGList(G* list);
 
 // CasGStatus() is the single choke point for G status changes (a later tracer hooks here).
 void CasGStatus(G* gp, GStatus from, GStatus to);
+// The same transition for a G no one else can be transitioning (the running G, or one the
+// caller just took off its own P's runq): a checked load and a store, no locked CAS.
+void SetGStatusOwned(G* gp, GStatus from, GStatus to);
 inline GStatus ReadGStatus(const G* gp) {
   return static_cast<GStatus>(gp->atomicstatus.load(std::memory_order_acquire));
 }
+
+// A random number from the current P's xorshift state (never 0), or 0 without a P.
+uint32_t FastRandHere();
 
 G* GetG();       // Current fiber, or null on g0 / non-runtime threads.
 G* MustGetG();   // Current fiber; throws when called outside one.
@@ -186,6 +198,7 @@ extern std::atomic<int32_t> netpoll_waiters;
 // Allocation-free stack helpers (stack.cc).
 bool StackAlloc(Stack* s, size_t size, bool guard);
 void StackFree(Stack* s);
+void StackPoolRelease();  // Unmaps the unused rest of the current chunk (Run() teardown).
 extern std::atomic<uint64_t> stacks_live;
 
 }  // namespace tracetool::fiber::internal
