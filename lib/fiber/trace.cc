@@ -54,6 +54,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -63,6 +64,7 @@
 #include <x86intrin.h>
 #endif
 
+#include "lib/fiber/chan.h"
 #include "lib/fiber/fiber.h"
 #include "lib/fiber/internal/context.h"
 #include "lib/fiber/internal/lock.h"
@@ -241,6 +243,7 @@ struct Ring {
   uint64_t taken_cp = 0;                      // Last checkpoint marker taken. Guarded.
   uint64_t dropped = 0;                       // Guarded.
   std::atomic<bool> want_checkpoint{false};   // The open segment passed max_bytes / 2.
+  Chan<int> wake{1};                          // The writer wakes the recorder's fiber with it.
 };
 
 // Drops the oldest segments not needed for max_age, or over max_bytes. Session::mu held.
@@ -320,6 +323,14 @@ void WriterLoop(Session* s) {
     s->queued_bytes -= b->len;
     if (s->ring != nullptr) {
       RingTake(s, b);
+      if (s->ring->want_checkpoint.load(std::memory_order_relaxed)) {
+        // Outside mu: waking a fiber from this thread may emit a GoUnblock, which takes
+        // global_lock, which a checkpoint holds while it takes mu.
+        l.unlock();
+        int v = 0;
+        s->ring->wake.TrySend(v);
+        l.lock();
+      }
     } else if (s->error == 0) {
       l.unlock();
       rc = s->writer(b->data, b->len);
@@ -1282,7 +1293,8 @@ std::atomic<int64_t> last_checkpoint_ns{0};
 std::atomic<bool> flight_signal_pending{false};
 uint64_t flight_ticks_start = 0;            // Written with the world stopped, before flight_on.
 int64_t flight_ns_start = 0;
-Mutex flight_mu;                            // Serialises checkpoints, dumps and stop (fibers).
+Mutex flight_mu;                            // Serialises checkpoints and stop (fibers).
+Mutex dump_mu;                              // Serialises dumps and stop; taken before flight_mu.
 std::mutex signal_path_mu;
 std::string& signal_path = *new std::string();  // Guarded by signal_path_mu.
 
@@ -1456,10 +1468,13 @@ bool RewriteSequences(std::string_view batches, const Segment& base, std::string
   return true;
 }
 
-// Checkpoints, then writes the kept window. Runs on a fiber, flight_mu held.
+// Checkpoints, then writes the kept window. Runs on a fiber, dump_mu held (not flight_mu:
+// checkpoints go on while this symbolizes and writes).
 int DumpOnFiber(const Writer& w, std::string* message) {
+  flight_mu.Lock();
   Session* s = session;
   if (!flight_on.load() || s == nullptr || s->ring == nullptr) {
+    flight_mu.Unlock();
     *message = "flight recorder is not running";
     return ENOENT;
   }
@@ -1478,6 +1493,7 @@ int DumpOnFiber(const Writer& w, std::string* message) {
       }
     }
   });
+  flight_mu.Unlock();
   if (chain.empty()) {
     *message = "flight recorder: the newest segment outgrew max_bytes, nothing valid is kept";
     return ENODATA;
@@ -1533,19 +1549,30 @@ int FileWriter(const std::string& path, const void* data, size_t size) {
   return rc;
 }
 
+// The recorder's fiber and how to stop it: StopFlightRecorder closes quit and waits for done.
+struct Recorder {
+  Chan<int> quit;
+  Chan<int> done;
+};
+Recorder* recorder = nullptr;  // Set by start, cleared by stop (under flight_stop_mu).
+Mutex flight_stop_mu;          // Serialises StopFlightRecorder.
+
 // The recorder's fiber: checkpoints every max_age/2 (sooner when the open segment grows past
-// max_bytes/2) and serves signal dumps. Polls every 100 ms at most, so the recorder costs a
+// max_bytes/2) and serves signal dumps. Wakes every 100 ms at most, so the recorder costs a
 // fiber wakeup per 100 ms besides the tracer itself.
-void RecorderLoop(uint32_t my_gen, int64_t period_ns) {
+void RecorderLoop(Recorder* rec, Ring* ring, uint32_t my_gen, int64_t period_ns) {
   const auto poll = std::chrono::nanoseconds(std::min<int64_t>(period_ns, 100 * 1000 * 1000));
   for (;;) {
-    SleepFor(poll);
-    if (flight_gen.load() != my_gen) return;
-    flight_mu.Lock();
-    if (flight_gen.load() != my_gen || !flight_on.load()) {
-      flight_mu.Unlock();
-      return;
+    {
+      Timer tick(poll);
+      std::optional<Clock::time_point> fired;
+      std::optional<int> quit, woken;
+      if (Select({RecvCase(&tick.C(), &fired), RecvCase(&rec->quit, &quit),
+                  RecvCase(&ring->wake, &woken)}) == 1) {
+        break;
+      }
     }
+    if (flight_gen.load() != my_gen || !flight_on.load()) break;
     if (flight_signal_pending.exchange(false)) {
       std::string path;
       {
@@ -1553,20 +1580,24 @@ void RecorderLoop(uint32_t my_gen, int64_t period_ns) {
         path = signal_path;
       }
       std::string msg;
+      dump_mu.Lock();
       const int rc = DumpOnFiber(
           [&path](const void* d, size_t n) { return FileWriter(path, d, n); }, &msg);
+      dump_mu.Unlock();
       if (rc == 0) {
         fprintf(stderr, "lib/fiber: flight recorder written to %s\n", path.c_str());
       } else {
         fprintf(stderr, "lib/fiber: flight recorder dump to %s failed: %s\n", path.c_str(),
                 msg.c_str());
       }
-    } else if (Nanotime() - last_checkpoint_ns.load() >= period_ns ||
-               session->ring->want_checkpoint.exchange(false)) {
-      CheckpointOnFiber();
+    } else if (ring->want_checkpoint.exchange(false) ||
+               Nanotime() - last_checkpoint_ns.load() >= period_ns) {
+      flight_mu.Lock();
+      if (flight_gen.load() == my_gen && flight_on.load()) CheckpointOnFiber();
+      flight_mu.Unlock();
     }
-    flight_mu.Unlock();
   }
+  rec->done.Close();
 }
 
 void FlightSignalHandler(int) { flight_signal_pending.store(true); }
@@ -1750,7 +1781,7 @@ StopResult Stop() {
 }
 
 int StartFlightRecorder(const FlightOptions& options) {
-  if (options.max_age < std::chrono::milliseconds(10) || options.max_bytes < 64 * 1024) {
+  if (options.max_age < std::chrono::milliseconds(10) || options.max_bytes < 256 * 1024) {
     return EINVAL;
   }
   if (!internal::RuntimeRunning()) return ESRCH;
@@ -1774,7 +1805,9 @@ int StartFlightRecorder(const FlightOptions& options) {
       internal::flight_on.store(true);
       const uint32_t gen = internal::flight_gen.fetch_add(1) + 1;
       const int64_t period = std::max<int64_t>(ring->max_age_ns / 2, 5 * 1000 * 1000);
-      Go([gen, period] { internal::RecorderLoop(gen, period); });
+      internal::Recorder* rec = new internal::Recorder();
+      internal::recorder = rec;
+      Go([rec, ring, gen, period] { internal::RecorderLoop(rec, ring, gen, period); });
     }
     internal::flight_mu.Unlock();
     return err;
@@ -1791,9 +1824,9 @@ int WriteFlightRecord(const Writer& w, std::string* message) {
     msg = "flight recorder is not running";
   } else {
     rc = internal::OnFiber<int>([&] {
-      internal::flight_mu.Lock();
+      internal::dump_mu.Lock();
       const int r = internal::DumpOnFiber(w, &msg);
-      internal::flight_mu.Unlock();
+      internal::dump_mu.Unlock();
       return r;
     });
   }
@@ -1809,6 +1842,14 @@ int WriteFlightRecordFile(const std::string& path, std::string* message) {
 void StopFlightRecorder() {
   if (!internal::RuntimeRunning() || !internal::flight_on.load()) return;
   internal::OnFiber<int>([] {
+    internal::flight_stop_mu.Lock();
+    if (internal::recorder != nullptr) {
+      internal::recorder->quit.Close();
+      internal::recorder->done.Recv();
+      delete internal::recorder;
+      internal::recorder = nullptr;
+    }
+    internal::dump_mu.Lock();
     internal::flight_mu.Lock();
     if (internal::flight_on.load() && CasState(State::kOn, State::kStopping)) {
       internal::flight_gen.fetch_add(1);
@@ -1817,6 +1858,8 @@ void StopFlightRecorder() {
       internal::state.store(static_cast<uint32_t>(State::kOff));
     }
     internal::flight_mu.Unlock();
+    internal::dump_mu.Unlock();
+    internal::flight_stop_mu.Unlock();
     return 0;
   });
 }

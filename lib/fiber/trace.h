@@ -159,7 +159,8 @@ void Logf(const Context& ctx, std::string_view category, const char* fmt, ...)
 // EBUSY and Stop() leaves it alone.
 struct FlightOptions {
   std::chrono::milliseconds max_age{10000};  // Keep at least this much (>= 10 ms).
-  size_t max_bytes = 64 << 20;               // Keep at most about this much (>= 64 KiB).
+  size_t max_bytes = 64 << 20;               // Keep at most this much (>= 256 KiB; batches
+                                             // are 64 KiB per P, so give it a few MiB).
 };
 // 0, EBUSY (a trace or recorder already runs), ESRCH (no runtime), EINVAL (bad options).
 // Callable where Start() is.
