@@ -292,6 +292,34 @@ TEST(DebugServer, TraceCaptureErrorsAndHangups) {
   });
 }
 
+// Destroying the server from a fiber while a capture runs: the capture's trace::Stop() stops
+// the world, so the destructor must not hold its P while it waits (it used to hang here).
+TEST(DebugServer, StopDuringTraceCapture) {
+  testing::Watchdog dog(std::chrono::seconds(60));
+  for (int procs : {1, 2}) {
+    int status = 0;
+    Options opts;
+    opts.procs = procs;
+    tracetool::fiber::Run(opts, [&] {
+      std::string err;
+      auto srv = debug::Server::Start("127.0.0.1:0", &err);
+      ASSERT_NE(srv, nullptr) << err;
+      const int port = srv->port();
+      std::thread client([port, &status] {
+        httplib::Client c("127.0.0.1", port);
+        c.set_read_timeout(30, 0);
+        auto r = c.Get("/debug/pprof/trace?seconds=20");
+        status = r ? r->status : -1;
+      });
+      while (!trace::IsEnabled()) SleepFor(std::chrono::milliseconds(5));
+      srv.reset();
+      Syscall([&] { client.join(); });
+      EXPECT_FALSE(trace::IsEnabled());
+    });
+    EXPECT_EQ(status, 503) << "procs=" << procs;
+  }
+}
+
 TEST(DebugServer, FlightRecorderDump) {
   WithServer(
       [](int port) {

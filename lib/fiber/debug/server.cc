@@ -365,8 +365,17 @@ Server::~Server() {
     impl_->stopping = true;
   }
   impl_->cv.notify_all();
-  impl_->http.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  auto stop = [this] {
+    impl_->http.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+  };
+  // A trace capture in flight ends with trace::Stop(), which stops the world: a fiber blocked
+  // here must not hold its P meanwhile, so the wait counts as a system call.
+  if (InFiber()) {
+    Syscall(stop);
+  } else {
+    stop();
+  }
 }
 
 int Server::port() const { return impl_->port; }
