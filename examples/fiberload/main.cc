@@ -6,6 +6,7 @@
 //
 //   fiberload --duration=2s --procs=2
 //   fiberload --duration=300ms --procs=2 --trace=out.trace && tracetool -d out.trace
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,7 +43,7 @@ using namespace std::chrono_literals;
 constexpr const char* kUsage =
     "usage: fiberload [--duration=D] [--procs=N] [--loads=LIST] [--stack=BYTES] [--quiet]\n"
     "                 [--debug-addr=HOST:PORT]\n"
-    "                 [--trace=FILE [--trace-after=D]]\n"
+    "                 [--trace=FILE [--trace-after=D]] [--flight=FILE [--flight-age=D]]\n"
     "\n"
     "Runs a mixed lib/fiber workload for D (default 2s; units ms, s, m) on N Ps\n"
     "(default: $TT_FIBER_PROCS, $GOMAXPROCS, or the CPU count) and prints what ran.\n"
@@ -52,12 +53,15 @@ constexpr const char* kUsage =
     "--trace=FILE writes a Go 1.19 execution trace of the run to FILE, starting D after the\n"
     "loads (--trace-after, default 20ms, so that fibers blocked or in system calls exist when\n"
     "it starts) and stopping when they are stopped.\n"
+    "--flight=FILE runs the flight recorder (keeping the last D of trace, --flight-age,\n"
+    "default 1s, at most 64 MiB) and writes it to FILE at the end of the run, and on SIGUSR1.\n"
     "\n"
     "examples:\n"
     "  fiberload --duration=2s --procs=2\n"
     "  fiberload --duration=500ms --procs=1 --quiet\n"
     "  fiberload --duration=30s --debug-addr=127.0.0.1:6060\n"
-    "  fiberload --duration=300ms --procs=2 --trace=out.trace\n";
+    "  fiberload --duration=300ms --procs=2 --trace=out.trace\n"
+    "  fiberload --duration=5s --flight=last.trace --flight-age=2s\n";
 
 struct Flags {
   std::chrono::nanoseconds duration = 2s;
@@ -68,6 +72,8 @@ struct Flags {
   std::string loads = "pipeline,select,sync,net,syscall,stw,gc";
   std::string trace;
   std::chrono::nanoseconds trace_after = 20ms;
+  std::string flight;
+  std::chrono::nanoseconds flight_age = 1s;
   bool Has(std::string_view load) const { return loads.find(load) != std::string::npos; }
 };
 
@@ -129,6 +135,14 @@ int ParseFlags(int argc, char** argv, Flags* f) {
                 static_cast<int>(ta->size()), ta->data());
         return 2;
       }
+    } else if (auto fl = value("--flight")) {
+      f->flight = std::string(*fl);
+    } else if (auto fa = value("--flight-age")) {
+      if (!ParseDuration(*fa, &f->flight_age) || f->flight_age < 10ms) {
+        fprintf(stderr, "fiberload: bad --flight-age %.*s (want e.g. 2s, at least 10ms)\n",
+                static_cast<int>(fa->size()), fa->data());
+        return 2;
+      }
     } else if (auto l = value("--loads")) {
       f->loads = std::string(*l);
     } else if (auto d = value("--debug-addr")) {
@@ -139,6 +153,10 @@ int ParseFlags(int argc, char** argv, Flags* f) {
       fprintf(stderr, "fiberload: unknown flag %s\n\n%s", argv[i], kUsage);
       return 2;
     }
+  }
+  if (!f->trace.empty() && !f->flight.empty()) {
+    fprintf(stderr, "fiberload: --trace and --flight are exclusive (one tracer at a time)\n");
+    return 2;
   }
   return 0;
 }
@@ -584,7 +602,25 @@ int main(int argc, char** argv) {
     if (flags.Has("stw")) StwLoad(stop, &c, &wg);
     if (flags.Has("gc")) GcLoad(stop, &c, &wg, &heap);
     int trace_err = 0;
-    if (!flags.trace.empty()) {
+    if (!flags.flight.empty()) {
+      fiber::trace::FlightOptions fo;
+      fo.max_age = std::chrono::duration_cast<std::chrono::milliseconds>(flags.flight_age);
+      trace_err = fiber::trace::StartFlightRecorder(fo);
+      if (trace_err != 0) {
+        fprintf(stderr, "fiberload: --flight: %s\n", strerror(trace_err));
+      } else {
+        fiber::trace::SetFlightRecorderSignal(SIGUSR1, flags.flight);
+      }
+      fiber::SleepFor(flags.duration);
+      if (trace_err == 0) {
+        fiber::trace::Log(fiber::trace::Background(), "fiberload", "writing the flight recorder");
+        std::string msg;
+        if (fiber::trace::WriteFlightRecordFile(flags.flight, &msg) != 0) {
+          fprintf(stderr, "fiberload: --flight=%s: %s\n", flags.flight.c_str(), msg.c_str());
+          trace_failed = true;
+        }
+      }
+    } else if (!flags.trace.empty()) {
       const auto wait = std::min(flags.trace_after, flags.duration / 2);
       fiber::SleepFor(wait);
       // Start while a fiber is inside a long system call (the trace then shows GoInSyscall),
@@ -607,7 +643,10 @@ int main(int argc, char** argv) {
     stop.store(true);
     quit.Close();
     wg.Wait();
-    if (!flags.trace.empty() && trace_err == 0) {
+    if (!flags.flight.empty()) {
+      fiber::trace::StopFlightRecorder();
+      if (trace_err != 0) trace_failed = true;
+    } else if (!flags.trace.empty() && trace_err == 0) {
       const fiber::trace::StopResult r = fiber::trace::Stop();
       if (!r.ok()) {
         fprintf(stderr, "fiberload: --trace=%s: %s\n", flags.trace.c_str(), r.message.c_str());

@@ -54,6 +54,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -63,12 +64,14 @@
 #include <x86intrin.h>
 #endif
 
+#include "lib/fiber/chan.h"
 #include "lib/fiber/fiber.h"
 #include "lib/fiber/internal/context.h"
 #include "lib/fiber/internal/lock.h"
 #include "lib/fiber/internal/runtime2.h"
 #include "lib/fiber/internal/trace.h"
 #include "lib/fiber/internal/trace_symbolize.h"
+#include "lib/fiber/sync.h"
 #include "lib/format/event_table.h"
 
 namespace tracetool::fiber {
@@ -76,12 +79,16 @@ namespace internal {
 
 std::atomic<bool> trace_enabled{false};
 
+struct Checkpoint;
+
 // One batch: a batch header and the events after it, as they go to the file.
 struct TraceBuf {
   static constexpr size_t kSize = 64 * 1024 - 64;
   size_t len = 0;
   uint64_t events = 0;
   uint64_t last = 0;  // Time of the last event (or of the batch header).
+  Checkpoint* cp = nullptr;  // Flight recorder: a checkpoint marker (len 0), not a batch.
+  bool poison = false;              // Flight recorder: a batch was dropped here (len 0).
   uint8_t data[kSize];
 };
 
@@ -107,6 +114,8 @@ PTrace global_pt;   // P -1.
 
 // ---- Session: writer thread and results ----
 
+struct Ring;
+
 struct Session {
   Writer writer;
   std::thread thread;
@@ -122,8 +131,11 @@ struct Session {
   uint64_t lost_events = 0;        // Guarded by mu.
   uint64_t ticks_start = 0;
   int64_t ns_start = 0;
+  Ring* ring = nullptr;            // Flight recorder: batches go here, not to writer.
+  std::condition_variable ring_cv; // Signalled when the writer took a checkpoint marker.
 };
 Session* session = nullptr;        // Valid from Start to the end of Stop.
+std::mutex stats_mu;               // Held to clear session: GetFlightStats reads through it.
 std::mutex result_mu;
 trace::StopResult last_result;     // Guarded by result_mu.
 
@@ -150,6 +162,8 @@ TraceBuf* AllocBuf() {
       b->len = 0;
       b->events = 0;
       b->last = 0;
+      b->cp = nullptr;
+      b->poison = false;
       return b;
     }
   }
@@ -168,7 +182,14 @@ void FreeBuf(TraceBuf* b) {
 void Submit(TraceBuf* b) {
   Session* s = session;
   std::unique_lock<std::mutex> l(s->mu);
-  if (s->error != 0 || s->queued_bytes + b->len > kMaxQueuedBytes) {
+  if (s->ring != nullptr && s->queued_bytes + b->len > kMaxQueuedBytes) {
+    // The recorder cannot drop a batch silently: the segment it belongs to is unusable now.
+    s->lost_bytes += b->len;
+    s->lost_events += b->events;
+    b->len = 0;
+    b->events = 0;
+    b->poison = true;
+  } else if (s->error != 0 || s->queued_bytes + b->len > kMaxQueuedBytes) {
     s->lost_bytes += b->len;
     s->lost_events += b->events;
     l.unlock();
@@ -181,15 +202,114 @@ void Submit(TraceBuf* b) {
   s->cv.notify_one();
 }
 
+// ---- Flight recorder ring (the design is at trace::StartFlightRecorder in trace.h) ----
+
+}  // namespace
+
+// What a checkpoint noted with the world stopped: how a dump that starts there announces every
+// fiber, and how it closes when it ends there.
+struct Checkpoint {
+  uint64_t id = 0;
+  int64_t ns = 0;
+  std::string prologue;  // A batch: GoCreate (+GoWaiting/GoInSyscall) per fiber, Gomaxprocs,
+                         // ProcStart and GoStart of the checkpointing fiber, GCStart if open.
+  std::string epilogue;  // Batches closing what is open (GoSched, ProcStop, GC end).
+  // goid -> what to subtract from the seq argument of its later events: the prologue restarts
+  // every fiber's sequence as a trace start does (spec §3.2), the stream goes on counting.
+  std::unordered_map<uint64_t, uint64_t> seq_off;
+  uint64_t gc_base = 0;  // Likewise for GCStart's sequence number.
+};
+
+namespace {
+
+// The events between two checkpoints.
+struct Segment {
+  int64_t start_ns = 0;
+  std::string prologue;
+  std::unordered_map<uint64_t, uint64_t> seq_off;
+  uint64_t gc_base = 0;
+  std::string data;      // Batches as written.
+  std::string epilogue;  // Set when the next checkpoint closes this segment.
+  bool closed = false;
+  bool poisoned = false;  // A batch of it was lost: no dump may include it.
+  size_t Bytes() const { return prologue.size() + data.size() + epilogue.size(); }
+};
+
+struct Ring {
+  int64_t max_age_ns = 0;
+  size_t max_bytes = 0;
+  std::deque<std::shared_ptr<Segment>> segs;  // Oldest first; back() is open. Guarded by mu.
+  size_t bytes = 0;                           // Guarded by Session::mu.
+  uint64_t taken_cp = 0;                      // Last checkpoint marker taken. Guarded.
+  uint64_t dropped = 0;                       // Guarded.
+  std::atomic<bool> want_checkpoint{false};   // The open segment passed max_bytes / 2.
+  Chan<int> wake{1};                          // The writer wakes the recorder's fiber with it.
+};
+
+// Drops the oldest segments not needed for max_age, or over max_bytes. Session::mu held.
+void RingTrim(Ring* r) {
+  const int64_t now = Nanotime();
+  while (r->segs.size() > 1 &&
+         (r->bytes > r->max_bytes || r->segs[1]->start_ns <= now - r->max_age_ns)) {
+    r->bytes -= r->segs.front()->Bytes();
+    r->segs.pop_front();
+    r->dropped++;
+  }
+  Segment* cur = r->segs.back().get();
+  if (r->bytes > r->max_bytes && !cur->poisoned) {
+    // Only the open segment is left and it alone is too big: give it up until the next
+    // checkpoint (asked for below, long before this happens unless the program outruns it).
+    r->bytes -= cur->data.size();
+    cur->data = std::string();
+    cur->poisoned = true;
+  }
+  if (cur->Bytes() > r->max_bytes / 2) r->want_checkpoint.store(true, std::memory_order_relaxed);
+}
+
+// The writer thread's side of the ring: a batch joins the open segment, a marker closes it.
+void RingTake(Session* s, TraceBuf* b) {
+  Ring* r = s->ring;
+  Segment* cur = r->segs.back().get();
+  if (b->cp != nullptr) {
+    Checkpoint* cp = b->cp;
+    r->bytes += cp->epilogue.size();
+    cur->epilogue = std::move(cp->epilogue);
+    cur->closed = true;
+    auto seg = std::make_shared<Segment>();
+    seg->start_ns = cp->ns;
+    seg->prologue = std::move(cp->prologue);
+    seg->seq_off = std::move(cp->seq_off);
+    seg->gc_base = cp->gc_base;
+    r->bytes += seg->prologue.size();
+    r->segs.push_back(std::move(seg));
+    r->taken_cp = cp->id;
+    delete cp;
+    s->ring_cv.notify_all();
+  } else if (b->poison) {
+    r->bytes -= cur->data.size();
+    cur->data = std::string();
+    cur->poisoned = true;
+  } else if (cur->poisoned) {
+    s->lost_bytes += b->len;
+    s->lost_events += b->events;
+  } else {
+    cur->data.append(reinterpret_cast<const char*>(b->data), b->len);
+    r->bytes += b->len;
+    s->written += b->len;
+  }
+  RingTrim(r);
+}
+
 void WriterLoop(Session* s) {
   // A closed pipe must give EPIPE here, not kill the process.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  int rc = s->writer(format::kHeader1019.data(), format::kHeader1019.size());
+  int rc = s->ring ? 0 : s->writer(format::kHeader1019.data(), format::kHeader1019.size());
   std::unique_lock<std::mutex> l(s->mu);
-  if (rc != 0) {
+  if (s->ring) {
+  } else if (rc != 0) {
     s->error = rc;
     s->lost_bytes += format::kHeader1019.size();
   } else {
@@ -201,7 +321,17 @@ void WriterLoop(Session* s) {
     TraceBuf* b = s->queue.front();
     s->queue.pop_front();
     s->queued_bytes -= b->len;
-    if (s->error == 0) {
+    if (s->ring != nullptr) {
+      RingTake(s, b);
+      if (s->ring->want_checkpoint.load(std::memory_order_relaxed)) {
+        // Outside mu: waking a fiber from this thread may emit a GoUnblock, which takes
+        // global_lock, which a checkpoint holds while it takes mu.
+        l.unlock();
+        int v = 0;
+        s->ring->wake.TrySend(v);
+        l.lock();
+      }
+    } else if (s->error == 0) {
       l.unlock();
       rc = s->writer(b->data, b->len);
       l.lock();
@@ -220,7 +350,7 @@ void WriterLoop(Session* s) {
     FreeBuf(b);
     l.lock();
   }
-  if (!s->tail.empty()) {
+  if (!s->tail.empty() && s->ring == nullptr) {
     if (s->error == 0) {
       std::string tail = std::move(s->tail);
       l.unlock();
@@ -269,6 +399,21 @@ void PutUvarint(std::string* out, uint64_t v) {
   out->append(reinterpret_cast<char*>(tmp), static_cast<size_t>(e - tmp));
 }
 
+// Writes event t with its k wire values (time delta, arguments, stack) at p; returns the end.
+uint8_t* EncodeEvent(uint8_t* p, EventType t, const uint64_t* vals, int k) {
+  if (k <= 3) {
+    *p++ = static_cast<uint8_t>(static_cast<uint8_t>(t) | ((k - 1) << 6));
+    for (int i = 0; i < k; i++) p = PutUvarint(p, vals[i]);
+  } else {
+    *p++ = static_cast<uint8_t>(static_cast<uint8_t>(t) | (3 << 6));
+    uint8_t* lenp = p++;
+    uint8_t* start = p;
+    for (int i = 0; i < k; i++) p = PutUvarint(p, vals[i]);
+    *lenp = static_cast<uint8_t>(p - start);  // <= 60 bytes: one varint byte.
+  }
+  return p;
+}
+
 // The batch of pt with room for need bytes, started at ts if a new one is needed.
 TraceBuf* BufFor(PTrace* pt, int64_t pid, uint64_t ts, size_t need) {
   const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
@@ -307,23 +452,23 @@ void Emit(PTrace* pt, int64_t pid, EventType t, uint64_t ts, std::initializer_li
   const size_t need = 2 + 10 * (args.size() + 2) + (t == EventType::kUserLog ? 10 + msg.size() : 0);
   TraceBuf* b = BufFor(pt, pid, ts, need);
   if (ts < b->last) ts = b->last;  // Another CPU's counter a hair behind: keep deltas >= 0.
-  uint64_t vals[2 + format::kMaxArgs];
-  int k = 0;
-  vals[k++] = ts - b->last;
-  for (uint64_t a : args) vals[k++] = a;
-  if (spec.has_stack) vals[k++] = stk;
-  b->last = ts;
+  // Encoded straight into the batch (EncodeEvent's layout): gathering the values into an array
+  // first compiled to a `rep movsq` whose start-up cost was a quarter of this function.
+  const int k = 1 + static_cast<int>(args.size()) + (spec.has_stack ? 1 : 0);
   uint8_t* p = b->data + b->len;
+  uint8_t* lenp = nullptr;
   if (k <= 3) {
     *p++ = static_cast<uint8_t>(static_cast<uint8_t>(t) | ((k - 1) << 6));
-    for (int i = 0; i < k; i++) p = PutUvarint(p, vals[i]);
   } else {
     *p++ = static_cast<uint8_t>(static_cast<uint8_t>(t) | (3 << 6));
-    uint8_t* lenp = p++;
-    uint8_t* start = p;
-    for (int i = 0; i < k; i++) p = PutUvarint(p, vals[i]);
-    *lenp = static_cast<uint8_t>(p - start);  // <= 60 bytes: one varint byte.
+    lenp = p++;
   }
+  uint8_t* const start = p;
+  p = PutUvarint(p, ts - b->last);
+  for (uint64_t a : args) p = PutUvarint(p, a);
+  if (spec.has_stack) p = PutUvarint(p, stk);
+  if (lenp != nullptr) *lenp = static_cast<uint8_t>(p - start);  // <= 60 bytes: one byte.
+  b->last = ts;
   if (t == EventType::kUserLog) {
     p = PutUvarint(p, msg.size());
     memcpy(p, msg.data(), msg.size());
@@ -331,6 +476,32 @@ void Emit(PTrace* pt, int64_t pid, EventType t, uint64_t ts, std::initializer_li
   }
   b->len = static_cast<size_t>(p - b->data);
   b->events++;
+}
+
+// Appends an event without a message to out (flight recorder prologues and epilogues); *last is
+// the time of the previous event of out's current batch.
+void AppendEvent(std::string* out, uint64_t* last, EventType t, uint64_t ts,
+                 std::initializer_list<uint64_t> args, uint64_t stk = 0) {
+  const format::EventSpec& spec = format::Spec(t);
+  TT_FIBER_CHECK(args.size() == spec.num_args && t != EventType::kUserLog);
+  if (ts < *last) ts = *last;
+  uint64_t vals[2 + format::kMaxArgs];
+  int k = 0;
+  vals[k++] = ts - *last;
+  for (uint64_t a : args) vals[k++] = a;
+  if (spec.has_stack) vals[k++] = stk;
+  *last = ts;
+  uint8_t tmp[2 + 10 * (2 + format::kMaxArgs)];
+  uint8_t* e = EncodeEvent(tmp, t, vals, k);
+  out->append(reinterpret_cast<char*>(tmp), static_cast<size_t>(e - tmp));
+}
+
+void AppendBatch(std::string* out, uint64_t* last, int64_t pid, uint64_t ts) {
+  const uint64_t vals[2] = {static_cast<uint64_t>(pid), ts};
+  uint8_t tmp[24];
+  uint8_t* e = EncodeEvent(tmp, EventType::kBatch, vals, 2);
+  out->append(reinterpret_cast<char*>(tmp), static_cast<size_t>(e - tmp));
+  *last = ts;
 }
 
 void FlushPT(PTrace* pt) {
@@ -413,9 +584,16 @@ uint64_t StackId(const uintptr_t* pcs, int n) {
   }
   const size_t h = static_cast<size_t>(hv);
   StrCacheEntry& e = stk_cache[h % 256];
-  if (e.gen == gen && e.hash == h && e.s->size() == key.size() &&
-      memcmp(e.s->data(), key.data(), key.size()) == 0) {
-    return e.id;
+  if (e.gen == gen && e.hash == h && e.s->size() == key.size()) {
+    // Word by word, inline: a libc memcmp call was a third of this function's time.
+    const char* c = e.s->data();
+    int i = 0;
+    for (; i < n; i++) {
+      uintptr_t w;
+      memcpy(&w, c + i * sizeof(w), sizeof(w));
+      if (w != pcs[i]) break;
+    }
+    if (i == n) return e.id;
   }
   LockGuard g(&stk_lock);
   auto it = stacks.find(key);
@@ -874,11 +1052,17 @@ void AnnounceG(G* gp, void* arg) {
 }
 
 // Runs on a fiber: the world is stopped around the announcement of every live fiber.
-int StartOnFiber(Writer w) {
+int StartOnFiber(Writer w, Ring* ring) {
   G* self = MustGetG();
   StopTheWorld("start trace");
   auto* s = new Session();
   s->writer = std::move(w);
+  if (ring != nullptr) {
+    auto first = std::make_shared<Segment>();  // Its announcements are in the stream itself.
+    first->start_ns = Nanotime();
+    ring->segs.push_back(std::move(first));
+    s->ring = ring;
+  }
   {
     LockGuard g(&str_lock);
     strings.clear();
@@ -925,16 +1109,17 @@ int StartOnFiber(Writer w) {
 }
 
 // Appends the frequency, string and stack records (symbolizing every PC first).
-std::string MetaRecords(uint64_t ticks_end, int64_t ns_end) {
+std::string MetaRecords(uint64_t ticks_start, int64_t ns_start, uint64_t ticks_end,
+                        int64_t ns_end) {
   std::string out;
   // Frequency: ticks per second, measured over the trace (as Go does).
-  const Session* s = session;
-  double secs = static_cast<double>(ns_end - s->ns_start) / 1e9;
+  double secs = static_cast<double>(ns_end - ns_start) / 1e9;
   uint64_t freq = 1000000000;
 #if defined(__x86_64__)
-  if (secs > 0) freq = static_cast<uint64_t>(static_cast<double>(ticks_end - s->ticks_start) / secs);
+  if (secs > 0) freq = static_cast<uint64_t>(static_cast<double>(ticks_end - ticks_start) / secs);
   if (freq == 0) freq = 1;
 #else
+  (void)ticks_start;
   (void)ticks_end;
   (void)secs;
 #endif
@@ -1040,7 +1225,7 @@ trace::StopResult Finish() {
   Session* s = session;
   const uint64_t ticks_end = Ticks();
   const int64_t ns_end = Nanotime();
-  std::string meta = MetaRecords(ticks_end, ns_end);
+  std::string meta = MetaRecords(s->ticks_start, s->ns_start, ticks_end, ns_end);
   {
     std::lock_guard<std::mutex> l(s->mu);
     s->tail = std::move(meta);
@@ -1061,7 +1246,11 @@ trace::StopResult Finish() {
              static_cast<unsigned long long>(r.events_lost));
     r.message = msg;
   }
-  session = nullptr;
+  {
+    std::lock_guard<std::mutex> l(stats_mu);
+    session = nullptr;
+  }
+  delete s->ring;
   delete s;
   return r;
 }
@@ -1099,12 +1288,338 @@ bool CasState(State from, State to) {
 
 }  // namespace
 
+std::atomic<bool> flight_on{false};  // The running trace is the flight recorder's.
+
 void TraceRuntimeExit() {
   if (!CasState(State::kOn, State::kStopping)) return;
   CloseAndFlush(nullptr);
-  SetLastResult(Finish());
+  trace::StopResult r = Finish();
+  if (!flight_on.exchange(false)) SetLastResult(r);
   state.store(static_cast<uint32_t>(State::kOff));
 }
+
+// ---- Flight recorder ----
+
+namespace {
+
+std::atomic<uint32_t> flight_gen{0};        // Bumped by every start and stop of the recorder.
+std::atomic<uint64_t> checkpoint_ids{0};
+std::atomic<uint64_t> flight_checkpoints{0};
+std::atomic<uint64_t> flight_dumps{0};
+std::atomic<int64_t> last_checkpoint_ns{0};
+std::atomic<bool> flight_signal_pending{false};
+uint64_t flight_ticks_start = 0;            // Written with the world stopped, before flight_on.
+int64_t flight_ns_start = 0;
+Mutex flight_mu;                            // Serialises checkpoints and stop (fibers).
+Mutex dump_mu;                              // Serialises dumps and stop; taken before flight_mu.
+std::mutex signal_path_mu;
+std::string& signal_path = *new std::string();  // Guarded by signal_path_mu.
+
+struct NotePass {
+  G* self;
+  Checkpoint* cp;
+  uint64_t last;
+  uint32_t gen;
+};
+
+// Announces gp in the checkpoint's prologue, as AnnounceG does at Start, without touching its
+// live trace state: the stream goes on with gp's sequence as it is.
+void NoteG(G* gp, void* arg) {
+  auto* n = static_cast<NotePass*>(arg);
+  const GStatus s = ReadGStatus(gp);
+  if (s == GStatus::kDead || s == GStatus::kIdle) return;
+  if (s == GStatus::kRunning && gp != n->self) return;  // Cannot happen with the world stopped.
+  if (gp->trace.gen != n->gen) return;
+  const uint64_t id = gp->goid.load(std::memory_order_relaxed);
+  AppendEvent(&n->cp->prologue, &n->last, EventType::kGoCreate, Ticks(), {id, StartStack(gp)}, 0);
+  uint64_t used = 0;  // Sequence numbers the prologue spends on gp after GoCreate.
+  if (s == GStatus::kWaiting) {
+    AppendEvent(&n->cp->prologue, &n->last, EventType::kGoWaiting, Ticks(), {id});
+    used = 1;
+  } else if (s == GStatus::kSyscall) {
+    AppendEvent(&n->cp->prologue, &n->last, EventType::kGoInSyscall, Ticks(), {id});
+    used = 1;
+  } else if (gp == n->self) {
+    used = 1;  // GoStart(self, 1) ends the prologue.
+  }
+  // In the stream gp's next sequenced event carries seq+1; after the prologue it must carry
+  // 1+used (GoCreate leaves sequence 1).
+  const uint64_t seq = gp->trace.seq;
+  if (seq > used) n->cp->seq_off[id] = seq - used;
+}
+
+// Stops the world, flushes every batch into the ring and queues a marker holding the state of
+// every fiber at this instant. Returns the marker's id. Runs on a fiber, flight_mu held.
+uint64_t CheckpointOnFiber() {
+  G* self = MustGetG();
+  StopTheWorld("flight recorder checkpoint");
+  auto* cp = new Checkpoint();
+  const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
+  global_lock.Acquire();
+  FlushPT(&global_pt);
+  for (int32_t i = 0; i < 256; i++) {
+    if (P* pp = TraceAllP(i)) FlushPT(&pp->trace);
+  }
+  M* m = GetM();
+  P* mine = m->p;
+  const uint64_t t0 = Ticks();
+  cp->ns = Nanotime();
+  {
+    std::lock_guard<std::mutex> l(gc_mu);
+    const bool gc_open = gct.open_gen == gen;
+    // Epilogue: what CloseAndFlush writes at Stop, for a dump that ends here.
+    for (int32_t i = 0; i < 256; i++) {
+      P* pp = TraceAllP(i);
+      if (pp == nullptr) continue;
+      const bool busy = pp->trace.gen == gen && (pp->trace.curg != 0 || pp->trace.running);
+      if (!busy && pp != mine) continue;
+      uint64_t last = 0;
+      AppendBatch(&cp->epilogue, &last, pp->id, t0);
+      if (pp == mine) {
+        if (gct.stw_gen == gen) AppendEvent(&cp->epilogue, &last, EventType::kGCSTWDone, t0, {});
+        if (gc_open) AppendEvent(&cp->epilogue, &last, EventType::kGCDone, t0, {});
+      }
+      if (!busy) continue;
+      if (pp->trace.curg != 0) AppendEvent(&cp->epilogue, &last, EventType::kGoSched, t0, {}, 0);
+      if (pp->trace.running) AppendEvent(&cp->epilogue, &last, EventType::kProcStop, t0, {});
+    }
+    // Prologue: what StartOnFiber writes, for a dump that starts here.
+    NotePass n{self, cp, 0, gen};
+    AppendBatch(&cp->prologue, &n.last, mine->id, t0);
+    ForEachG(NoteG, &n);
+    AppendEvent(&cp->prologue, &n.last, EventType::kGomaxprocs, Ticks(),
+                {static_cast<uint64_t>(TraceGomaxprocsNow())}, 0);
+    AppendEvent(&cp->prologue, &n.last, EventType::kProcStart, Ticks(),
+                {static_cast<uint64_t>(m->id)});
+    AppendEvent(&cp->prologue, &n.last, EventType::kGoStart, Ticks(),
+                {self->goid.load(std::memory_order_relaxed), 1});
+    if (gc_open) AppendEvent(&cp->prologue, &n.last, EventType::kGCStart, Ticks(), {0}, 0);
+    const uint64_t next_gc = gct.seq_gen == gen ? gct.seq : 0;
+    cp->gc_base = next_gc - (gc_open && next_gc > 0 ? 1 : 0);
+  }
+  cp->id = checkpoint_ids.fetch_add(1, std::memory_order_relaxed) + 1;
+  const uint64_t id = cp->id;
+  const int64_t cp_ns = cp->ns;  // The writer thread frees cp once it has the marker.
+  TraceBuf* marker = AllocBuf();
+  marker->cp = cp;
+  {
+    Session* s = session;
+    std::lock_guard<std::mutex> l(s->mu);
+    s->queue.push_back(marker);
+  }
+  session->cv.notify_one();
+  global_lock.Release();
+  StartTheWorld();
+  flight_checkpoints.fetch_add(1, std::memory_order_relaxed);
+  last_checkpoint_ns.store(cp_ns, std::memory_order_relaxed);
+  return id;
+}
+
+// Rewrites the sequence arguments of the events in batches (as the ring holds them) for a dump
+// whose prologue is base's, appending the result to out.
+bool RewriteSequences(std::string_view batches, const Segment& base, std::string* out,
+                      std::string* error) {
+  const auto* p = reinterpret_cast<const uint8_t*>(batches.data());
+  const uint8_t* const end = p + batches.size();
+  auto uvarint = [&](uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; p < end && shift < 64; shift += 7) {
+      const uint8_t c = *p++;
+      *v |= static_cast<uint64_t>(c & 0x7f) << shift;
+      if (c < 0x80) return true;
+    }
+    return false;
+  };
+  auto bad = [&](const char* what) {
+    *error = std::string("flight recorder: corrupt ring data (") + what + ")";
+    return false;
+  };
+  constexpr int kMaxVals = 2 + format::kMaxArgs;
+  while (p < end) {
+    const uint8_t* ev = p;
+    const uint8_t b = *p++;
+    const auto t = static_cast<EventType>(b & 0x3f);
+    const int narg = b >> 6;
+    uint64_t vals[kMaxVals];
+    int k = 0;
+    if (narg < 3) {
+      for (; k < narg + 1; k++) {
+        if (!uvarint(&vals[k])) return bad("short event");
+      }
+    } else {
+      uint64_t len = 0;
+      if (!uvarint(&len) || len > static_cast<uint64_t>(end - p)) return bad("event length");
+      const uint8_t* stop = p + len;
+      while (p < stop) {
+        if (k == kMaxVals || !uvarint(&vals[k++])) return bad("event arguments");
+      }
+    }
+    if (t == EventType::kUserLog) {
+      uint64_t len = 0;
+      if (!uvarint(&len) || len > static_cast<uint64_t>(end - p)) return bad("log message");
+      p += len;
+    }
+    uint64_t* seq = nullptr;
+    uint64_t off = 0;
+    if ((t == EventType::kGoStart || t == EventType::kGoUnblock || t == EventType::kGoSysExit) &&
+        k >= 3) {
+      const auto it = base.seq_off.find(vals[1]);
+      if (it != base.seq_off.end()) {
+        seq = &vals[2];
+        off = it->second;
+      }
+    } else if (t == EventType::kGCStart && k >= 2 && base.gc_base != 0) {
+      seq = &vals[1];
+      off = base.gc_base;
+    }
+    if (seq == nullptr || off == 0) {
+      out->append(reinterpret_cast<const char*>(ev), static_cast<size_t>(p - ev));
+      continue;
+    }
+    if (*seq < off) return bad("sequence before its checkpoint");
+    *seq -= off;
+    uint8_t tmp[2 + 10 * kMaxVals];
+    uint8_t* e = EncodeEvent(tmp, t, vals, k);
+    out->append(reinterpret_cast<char*>(tmp), static_cast<size_t>(e - tmp));
+  }
+  return true;
+}
+
+// Checkpoints, then writes the kept window. Runs on a fiber, dump_mu held (not flight_mu:
+// checkpoints go on while this symbolizes and writes).
+int DumpOnFiber(const Writer& w, std::string* message) {
+  flight_mu.Lock();
+  Session* s = session;
+  if (!flight_on.load() || s == nullptr || s->ring == nullptr) {
+    flight_mu.Unlock();
+    *message = "flight recorder is not running";
+    return ENOENT;
+  }
+  const uint64_t id = CheckpointOnFiber();
+  std::vector<std::shared_ptr<Segment>> chain;
+  Syscall([&] {
+    std::unique_lock<std::mutex> l(s->mu);
+    s->ring_cv.wait(l, [&] { return s->ring->taken_cp >= id; });
+    // Closed segments are never written again: the chain is read without the lock below.
+    for (const auto& seg : s->ring->segs) {
+      if (!seg->closed) break;
+      if (seg->poisoned) {
+        chain.clear();
+      } else {
+        chain.push_back(seg);
+      }
+    }
+  });
+  flight_mu.Unlock();
+  if (chain.empty()) {
+    *message = "flight recorder: the newest segment outgrew max_bytes, nothing valid is kept";
+    return ENODATA;
+  }
+  int rc = 0;
+  // libdw wants more stack than a fiber may have: symbolize and write on a thread.
+  Syscall([&] {
+    std::thread t([&] {
+      std::string out(reinterpret_cast<const char*>(format::kHeader1019.data()),
+                      format::kHeader1019.size());
+      const Segment& base = *chain.front();
+      out += base.prologue;
+      for (const auto& seg : chain) {
+        if (!RewriteSequences(seg->data, base, &out, message)) {
+          rc = EIO;
+          return;
+        }
+      }
+      out += chain.back()->epilogue;
+      out += MetaRecords(flight_ticks_start, flight_ns_start, Ticks(), Nanotime());
+      sigset_t set, old;
+      sigemptyset(&set);
+      sigaddset(&set, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &set, &old);
+      rc = w(out.data(), out.size());
+      struct timespec zero {0, 0};
+      while (sigtimedwait(&set, nullptr, &zero) > 0) {
+      }
+      if (rc != 0) *message = std::string("flight recorder: writing the dump: ") + strerror(rc);
+    });
+    t.join();
+  });
+  flight_dumps.fetch_add(1, std::memory_order_relaxed);
+  return rc;
+}
+
+int FileWriter(const std::string& path, const void* data, size_t size) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  const char* p = static_cast<const char*>(data);
+  int rc = 0;
+  while (size > 0) {
+    const ssize_t n = write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      rc = errno;
+      break;
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  if (close(fd) != 0 && rc == 0) rc = errno;
+  return rc;
+}
+
+// The recorder's fiber and how to stop it: StopFlightRecorder closes quit and waits for done.
+struct Recorder {
+  Chan<int> quit;
+  Chan<int> done;
+};
+Recorder* recorder = nullptr;  // Set by start, cleared by stop (under flight_stop_mu).
+Mutex flight_stop_mu;          // Serialises StopFlightRecorder.
+
+// The recorder's fiber: checkpoints every max_age/2 (sooner when the open segment grows past
+// max_bytes/2) and serves signal dumps. Wakes every 100 ms at most, so the recorder costs a
+// fiber wakeup per 100 ms besides the tracer itself.
+void RecorderLoop(Recorder* rec, Ring* ring, uint32_t my_gen, int64_t period_ns) {
+  const auto poll = std::chrono::nanoseconds(std::min<int64_t>(period_ns, 100 * 1000 * 1000));
+  for (;;) {
+    {
+      Timer tick(poll);
+      std::optional<Clock::time_point> fired;
+      std::optional<int> quit, woken;
+      if (Select({RecvCase(&tick.C(), &fired), RecvCase(&rec->quit, &quit),
+                  RecvCase(&ring->wake, &woken)}) == 1) {
+        break;
+      }
+    }
+    if (flight_gen.load() != my_gen || !flight_on.load()) break;
+    if (flight_signal_pending.exchange(false)) {
+      std::string path;
+      {
+        std::lock_guard<std::mutex> l(signal_path_mu);
+        path = signal_path;
+      }
+      std::string msg;
+      dump_mu.Lock();
+      const int rc = DumpOnFiber(
+          [&path](const void* d, size_t n) { return FileWriter(path, d, n); }, &msg);
+      dump_mu.Unlock();
+      if (rc == 0) {
+        fprintf(stderr, "lib/fiber: flight recorder written to %s\n", path.c_str());
+      } else {
+        fprintf(stderr, "lib/fiber: flight recorder dump to %s failed: %s\n", path.c_str(),
+                msg.c_str());
+      }
+    } else if (ring->want_checkpoint.exchange(false) ||
+               Nanotime() - last_checkpoint_ns.load() >= period_ns) {
+      flight_mu.Lock();
+      if (flight_gen.load() == my_gen && flight_on.load()) CheckpointOnFiber();
+      flight_mu.Unlock();
+    }
+  }
+  rec->done.Close();
+}
+
+void FlightSignalHandler(int) { flight_signal_pending.store(true); }
+
+}  // namespace
 
 }  // namespace internal
 
@@ -1212,7 +1727,8 @@ void Logf(const Context& ctx, std::string_view category, const char* fmt, ...) {
 int Start(Writer w) {
   if (!internal::RuntimeRunning()) return ESRCH;
   if (!CasState(State::kOff, State::kStarting)) return EBUSY;
-  const int rc = internal::OnFiber<int>([&] { return internal::StartOnFiber(std::move(w)); });
+  const int rc =
+      internal::OnFiber<int>([&] { return internal::StartOnFiber(std::move(w), nullptr); });
   internal::state.store(static_cast<uint32_t>(rc == 0 ? State::kOn : State::kOff));
   return rc;
 }
@@ -1259,6 +1775,7 @@ int StartFile(const std::string& path) {
 
 StopResult Stop() {
   for (;;) {
+    if (internal::flight_on.load()) return internal::LastResult();  // Not ours to stop.
     if (CasState(State::kOn, State::kStopping)) break;
     const auto s = static_cast<State>(internal::state.load());
     if (s == State::kOff) return internal::LastResult();
@@ -1278,6 +1795,123 @@ StopResult Stop() {
   internal::SetLastResult(r);
   internal::state.store(static_cast<uint32_t>(State::kOff));
   return r;
+}
+
+int StartFlightRecorder(const FlightOptions& options) {
+  if (options.max_age < std::chrono::milliseconds(10) || options.max_bytes < 256 * 1024) {
+    return EINVAL;
+  }
+  if (!internal::RuntimeRunning()) return ESRCH;
+  if (!CasState(State::kOff, State::kStarting)) return EBUSY;
+  const int rc = internal::OnFiber<int>([&] {
+    auto* ring = new internal::Ring();
+    ring->max_age_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(options.max_age).count();
+    ring->max_bytes = options.max_bytes;
+    internal::flight_mu.Lock();
+    const int err = internal::StartOnFiber(
+        [](const void*, size_t) { return 0; },  // Never called: batches go to the ring.
+        ring);
+    if (err != 0) {
+      delete ring;
+    } else {
+      internal::flight_ticks_start = internal::session->ticks_start;
+      internal::flight_ns_start = internal::session->ns_start;
+      internal::last_checkpoint_ns.store(internal::session->ns_start);
+      internal::flight_checkpoints.store(0);
+      internal::flight_dumps.store(0);
+      internal::flight_on.store(true);
+      const uint32_t gen = internal::flight_gen.fetch_add(1) + 1;
+      const int64_t period = std::max<int64_t>(ring->max_age_ns / 2, 5 * 1000 * 1000);
+      internal::Recorder* rec = new internal::Recorder();
+      internal::recorder = rec;
+      Go([rec, ring, gen, period] { internal::RecorderLoop(rec, ring, gen, period); });
+    }
+    internal::flight_mu.Unlock();
+    return err;
+  });
+  internal::state.store(static_cast<uint32_t>(rc == 0 ? State::kOn : State::kOff));
+  return rc;
+}
+
+int WriteFlightRecord(const Writer& w, std::string* message) {
+  std::string msg;
+  int rc = 0;
+  if (!internal::RuntimeRunning() || !internal::flight_on.load()) {
+    rc = ENOENT;
+    msg = "flight recorder is not running";
+  } else {
+    rc = internal::OnFiber<int>([&] {
+      internal::dump_mu.Lock();
+      const int r = internal::DumpOnFiber(w, &msg);
+      internal::dump_mu.Unlock();
+      return r;
+    });
+  }
+  if (message != nullptr) *message = msg;
+  return rc;
+}
+
+int WriteFlightRecordFile(const std::string& path, std::string* message) {
+  return WriteFlightRecord(
+      [&path](const void* d, size_t n) { return internal::FileWriter(path, d, n); }, message);
+}
+
+void StopFlightRecorder() {
+  if (!internal::RuntimeRunning() || !internal::flight_on.load()) return;
+  internal::OnFiber<int>([] {
+    internal::flight_stop_mu.Lock();
+    if (internal::recorder != nullptr) {
+      internal::recorder->quit.Close();
+      internal::recorder->done.Recv();
+      delete internal::recorder;
+      internal::recorder = nullptr;
+    }
+    internal::dump_mu.Lock();
+    internal::flight_mu.Lock();
+    if (internal::flight_on.load() && CasState(State::kOn, State::kStopping)) {
+      internal::flight_gen.fetch_add(1);
+      internal::StopOnFiber();  // Frees the ring with the session; the result is not a trace's.
+      internal::flight_on.store(false);
+      internal::state.store(static_cast<uint32_t>(State::kOff));
+    }
+    internal::flight_mu.Unlock();
+    internal::dump_mu.Unlock();
+    internal::flight_stop_mu.Unlock();
+    return 0;
+  });
+}
+
+bool FlightRecorderEnabled() { return internal::flight_on.load(); }
+
+int SetFlightRecorderSignal(int signo, const std::string& path) {
+  if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP || path.empty()) {
+    return EINVAL;
+  }
+  {
+    std::lock_guard<std::mutex> l(internal::signal_path_mu);
+    internal::signal_path = path;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = internal::FlightSignalHandler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  return sigaction(signo, &sa, nullptr) == 0 ? 0 : errno;
+}
+
+FlightStats GetFlightStats() {
+  FlightStats st;
+  std::lock_guard<std::mutex> g(internal::stats_mu);
+  internal::Session* s = internal::session;
+  if (!internal::flight_on.load() || s == nullptr || s->ring == nullptr) return st;
+  st.enabled = true;
+  st.checkpoints = internal::flight_checkpoints.load();
+  st.dumps = internal::flight_dumps.load();
+  std::lock_guard<std::mutex> l(s->mu);
+  st.segments = s->ring->segs.size();
+  st.bytes = s->ring->bytes;
+  st.dropped_segments = s->ring->dropped;
+  if (!s->ring->segs.empty()) st.window_ns = internal::Nanotime() - s->ring->segs.front()->start_ns;
+  return st;
 }
 
 }  // namespace trace

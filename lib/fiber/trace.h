@@ -20,6 +20,7 @@
 #define TRACETOOL_LIB_FIBER_TRACE_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -142,6 +143,51 @@ void WithRegion(const Context& ctx, std::string_view type, F&& fn) {
 void Log(const Context& ctx, std::string_view category, std::string_view message);
 void Logf(const Context& ctx, std::string_view category, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+// ---- Flight recorder (Go 1.25's trace.FlightRecorder, in the 1.19 format) ----
+//
+//   trace::StartFlightRecorder({.max_age = std::chrono::seconds(10), .max_bytes = 32 << 20});
+//   ...                                            // something odd happened:
+//   trace::WriteFlightRecordFile("last10s.trace");  // the last ~10 s, a valid Go 1.19 trace
+//
+// The tracer runs into memory instead of a sink. Every max_age/2 (and when the newest segment
+// passes max_bytes/2) a checkpoint stops the world for a moment, flushes every batch and notes
+// the state of every fiber; the recorder keeps the segments between checkpoints whose span is
+// needed for max_age, dropping the oldest first whenever the total passes max_bytes. A dump
+// checkpoints, then writes the state noted at the oldest kept checkpoint (as Start announces
+// fibers), the events since, and the stack and string records. While it runs, Start() answers
+// EBUSY and Stop() leaves it alone.
+struct FlightOptions {
+  std::chrono::milliseconds max_age{10000};  // Keep at least this much (>= 10 ms).
+  size_t max_bytes = 64 << 20;               // Keep at most this much (>= 256 KiB; batches
+                                             // are 64 KiB per P, so give it a few MiB).
+};
+// 0, EBUSY (a trace or recorder already runs), ESRCH (no runtime), EINVAL (bad options).
+// Callable where Start() is.
+int StartFlightRecorder(const FlightOptions& options);
+// Writes the kept window to w (see Writer) and returns 0, or an errno (ENOENT: not running;
+// ENODATA: the newest segment outgrew max_bytes, nothing valid is kept) with *message set.
+// Callable where Start() is; dumps are serialised.
+int WriteFlightRecord(const Writer& w, std::string* message = nullptr);
+int WriteFlightRecordFile(const std::string& path, std::string* message = nullptr);
+// Stops the recorder and frees its memory. Idempotent.
+void StopFlightRecorder();
+bool FlightRecorderEnabled();
+// From now on signal signo (e.g. SIGUSR1) dumps the recorder to path (overwriting it); the
+// handler only sets a flag, the recorder's fiber writes within ~100 ms and prints one line to
+// stderr. 0, or EINVAL. The handler stays installed; a signal without a recorder is ignored.
+int SetFlightRecorderSignal(int signo, const std::string& path);
+
+struct FlightStats {
+  bool enabled = false;
+  uint64_t segments = 0;     // Kept, the open one included.
+  uint64_t bytes = 0;        // Kept trace bytes (prologues, events, epilogues).
+  uint64_t checkpoints = 0;  // Since StartFlightRecorder.
+  uint64_t dumps = 0;
+  uint64_t dropped_segments = 0;
+  int64_t window_ns = 0;     // From the oldest kept checkpoint to now.
+};
+FlightStats GetFlightStats();
 
 }  // namespace tracetool::fiber::trace
 

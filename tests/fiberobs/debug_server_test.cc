@@ -1,7 +1,8 @@
 // The /debug/pprof server end to end: a fiber program under load serves every endpoint to an
 // HTTP client on another thread; profiles must decode as gzipped profile.proto with Go's
 // sample types and named frames, text dumps must carry states and stacks, bad queries get 400,
-// a second CPU profile gets Go's error, and a client that hangs up mid-profile does no harm.
+// a second CPU profile gets Go's error, and a client that hangs up mid-profile does no harm;
+// likewise for execution traces (/debug/pprof/trace) and the flight recorder's ?flight=1.
 // With $TRACETOOL_PPROF_OUT set, the fetched profiles are also written there for the oracle
 // test (pprof_oracle.sh), which feeds them to `go tool pprof -raw`.
 #include <gtest/gtest.h>
@@ -21,6 +22,7 @@
 #include "lib/fiber/gc.h"
 #include "lib/fiber/profiling.h"
 #include "lib/fiber/sync.h"
+#include "lib/fiber/trace.h"
 #include "lib/pprof_export/profile.pb.h"
 #include "tests/fiber/fiber_test_util.h"
 
@@ -77,6 +79,13 @@ void SaveForOracle(const std::string& name, const std::string& body) {
   std::ofstream(std::string(dir) + "/" + name + ".pb.gz", std::ios::binary) << body;
 }
 
+// Traces go to $TRACETOOL_PPROF_OUT/NAME.trace, for `go tool trace -d` in pprof_oracle.sh.
+void SaveTraceForOracle(const std::string& name, const std::string& body) {
+  const char* dir = getenv("TRACETOOL_PPROF_OUT");
+  if (dir == nullptr) return;
+  std::ofstream(std::string(dir) + "/" + name + ".trace", std::ios::binary) << body;
+}
+
 __attribute__((noipa)) void ServerTestSpin(const std::atomic<bool>& stop) {
   uint64_t x = 1;
   while (!stop.load(std::memory_order_relaxed)) {
@@ -92,7 +101,7 @@ __attribute__((noipa)) void ServerTestParked(Chan<int>* c) {
 }
 
 // Runs a workload in fibers and `client` on a plain thread with the server's port.
-void WithServer(const std::function<void(int port)>& client) {
+void WithServer(const std::function<void(int port)>& client, bool flight = false) {
   testing::Watchdog dog(std::chrono::seconds(60));
   prof::SetBlockProfileRate(1);
   prof::SetMutexProfileFraction(1);
@@ -103,6 +112,11 @@ void WithServer(const std::function<void(int port)>& client) {
     std::string err;
     auto srv = debug::Server::Start("127.0.0.1:0", &err);
     ASSERT_NE(srv, nullptr) << err;
+    if (flight) {
+      trace::FlightOptions fo;
+      fo.max_age = std::chrono::milliseconds(200);
+      ASSERT_EQ(trace::StartFlightRecorder(fo), 0);
+    }
     std::atomic<bool> stop{false};
     Chan<int> park;
     WaitGroup wg;
@@ -145,6 +159,7 @@ void WithServer(const std::function<void(int port)>& client) {
     });
     while (!client_done.load()) SleepFor(std::chrono::milliseconds(5));
     t.join();
+    if (flight) trace::StopFlightRecorder();
     stop = true;
     park.Close();
     wg.Wait();
@@ -224,11 +239,105 @@ TEST(DebugServer, EveryEndpoint) {
     ASSERT_TRUE(st);
     EXPECT_EQ(st->body.rfind("SCHED ", 0), 0u) << st->body;
 
-    auto trace = c.Get("/debug/pprof/trace?seconds=1");
+    auto trace = c.Get("/debug/pprof/trace?seconds=0.5");
     ASSERT_TRUE(trace);
-    EXPECT_EQ(trace->status, 501);
-    EXPECT_NE(trace->body.find("not available yet"), std::string::npos);
+    ASSERT_EQ(trace->status, 200) << trace->body;
+    EXPECT_EQ(trace->body.substr(0, 16), std::string("go 1.19 trace\0\0\0", 16));
+    EXPECT_NE(trace->body.find("ServerTestSpin"), std::string::npos) << "symbolized stacks";
+    SaveTraceForOracle("trace", trace->body);
   });
+}
+
+TEST(DebugServer, TraceCaptureErrorsAndHangups) {
+  WithServer([](int port) {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(30, 0);
+    for (const char* path : {"/debug/pprof/trace?seconds=abc", "/debug/pprof/trace?seconds=0",
+                             "/debug/pprof/trace?seconds=-1", "/debug/pprof/trace?seconds=99999",
+                             "/debug/pprof/trace?flight=2"}) {
+      auto r = c.Get(path);
+      ASSERT_TRUE(r) << path;
+      EXPECT_EQ(r->status, 400) << path;
+      EXPECT_NE(r->body.find("bad "), std::string::npos) << path << ": " << r->body;
+    }
+    auto nf = c.Get("/debug/pprof/trace?flight=1");
+    ASSERT_TRUE(nf);
+    EXPECT_EQ(nf->status, 409);
+    EXPECT_NE(nf->body.find("not running"), std::string::npos) << nf->body;
+
+    // A 2 s capture whose client hangs up after 200 ms, and a second capture meanwhile.
+    std::thread hangup([port] {
+      httplib::Client h("127.0.0.1", port);
+      h.set_read_timeout(0, 200 * 1000);
+      auto r = h.Get("/debug/pprof/trace?seconds=2");
+      EXPECT_FALSE(r) << "expected a client-side timeout";
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto busy = c.Get("/debug/pprof/trace?seconds=1");
+    ASSERT_TRUE(busy);
+    EXPECT_EQ(busy->status, 500);
+    EXPECT_NE(busy->body.find("Could not enable tracing: tracing is already enabled"),
+              std::string::npos)
+        << busy->body;
+    hangup.join();
+    // The abandoned capture still ends on time and releases the tracer.
+    auto ok = c.Get("/debug/pprof/trace?seconds=0.2");
+    for (int i = 0; i < 40 && ok && ok->status == 500; i++) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      ok = c.Get("/debug/pprof/trace?seconds=0.2");
+    }
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200) << ok->body;
+    EXPECT_FALSE(trace::IsEnabled());
+  });
+}
+
+// Destroying the server from a fiber while a capture runs: the capture's trace::Stop() stops
+// the world, so the destructor must not hold its P while it waits (it used to hang here).
+TEST(DebugServer, StopDuringTraceCapture) {
+  testing::Watchdog dog(std::chrono::seconds(60));
+  for (int procs : {1, 2}) {
+    int status = 0;
+    Options opts;
+    opts.procs = procs;
+    tracetool::fiber::Run(opts, [&] {
+      std::string err;
+      auto srv = debug::Server::Start("127.0.0.1:0", &err);
+      ASSERT_NE(srv, nullptr) << err;
+      const int port = srv->port();
+      std::thread client([port, &status] {
+        httplib::Client c("127.0.0.1", port);
+        c.set_read_timeout(30, 0);
+        auto r = c.Get("/debug/pprof/trace?seconds=20");
+        status = r ? r->status : -1;
+      });
+      while (!trace::IsEnabled()) SleepFor(std::chrono::milliseconds(5));
+      srv.reset();
+      Syscall([&] { client.join(); });
+      EXPECT_FALSE(trace::IsEnabled());
+    });
+    EXPECT_EQ(status, 503) << "procs=" << procs;
+  }
+}
+
+TEST(DebugServer, FlightRecorderDump) {
+  WithServer(
+      [](int port) {
+        httplib::Client c("127.0.0.1", port);
+        c.set_read_timeout(30, 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        auto r = c.Get("/debug/pprof/trace?flight=1");
+        ASSERT_TRUE(r);
+        ASSERT_EQ(r->status, 200) << r->body;
+        EXPECT_EQ(r->body.substr(0, 16), std::string("go 1.19 trace\0\0\0", 16));
+        EXPECT_NE(r->body.find("ServerTestSpin"), std::string::npos) << "symbolized stacks";
+        SaveTraceForOracle("flight", r->body);
+        auto busy = c.Get("/debug/pprof/trace?seconds=1");
+        ASSERT_TRUE(busy);
+        EXPECT_EQ(busy->status, 500);
+        EXPECT_NE(busy->body.find("flight recorder"), std::string::npos) << busy->body;
+      },
+      /*flight=*/true);
 }
 
 TEST(DebugServer, BadQueriesAndUnknownProfiles) {

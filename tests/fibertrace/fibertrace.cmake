@@ -5,8 +5,10 @@
 #       checks (10 ms channel block at its line, 20 ms syscall, scheduler wait, regions/tasks),
 #       every trace read back and validated by lib/parser;
 #     fibertrace.coverage  one fiberload run writes every event type (checked with tracetool -d).
+#       FiberTrace.FlightRecorder*: the flight recorder's dumps are valid, hold the last events
+#       and not the old ones, stay within the byte budget, and come by API, thread and signal.
 #   oracle.fibertrace.*    (label oracle) Go 1.19's go tool trace -d and all four -pprof modes
-#       accept the traces of fiberload and of the gtest suite, and tracetool's output equals Go's
+#       accept the traces of fiberload (--trace and a --flight dump) and of the gtest suite, and tracetool's output equals Go's
 #       (tests/oracle/compare.sh).
 include(${PROJECT_SOURCE_DIR}/tests/tools/tools.cmake)
 
@@ -35,7 +37,8 @@ add_test(NAME oracle.fibertrace.make_traces
           ${_ft_out}/traces)
 set_tests_properties(oracle.fibertrace.make_traces PROPERTIES LABELS oracle TIMEOUT 120
                      FIXTURES_SETUP fibertrace_traces)
-foreach(name fiberload_p1 fiberload_p2 FiberTrace.ChanBlock10msIsAttributedToTheReceiveLine
+foreach(name fiberload_p1 fiberload_p2 fiberload_flight FiberTrace.FlightRecorderDumpHasTheLastEvents
+             FiberTrace.ChanBlock10msIsAttributedToTheReceiveLine
              FiberTrace.BlockingSyscall20msShowsAsSyscallTime
              FiberTrace.WakeupWhileThePIsBusyIsSchedulerWait FiberTrace.RegionsNestAndTasksSpanFibers
              FiberTrace.StartStopRepeatedlyFromSeveralThreads.0 FiberTrace.TraceEndsWithRun)

@@ -5,6 +5,7 @@
 #include "lib/fiber/trace.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -438,6 +440,268 @@ TEST(FiberTrace, StartStopRepeatedlyFromSeveralThreads) {
     EXPECT_GT(p.events.size(), 0u);
     if (i < 3) Dump(TestName() + "." + std::to_string(i), *traces[i]);
   }
+}
+
+// ---- Flight recorder ----
+
+// A mixed load until stop (some 10^5 events/s): channel ping-pong, a mutex, sleeps, syscalls.
+// pause 0 makes it a busy load (some 10^6 events/s).
+void FlightLoad(const std::atomic<bool>& stop, fiber::WaitGroup* wg, fiber::Chan<int>* ping,
+                std::chrono::microseconds pause = 20us) {
+  for (int i = 0; i < 4; i++) {
+    wg->Add(1);
+    fiber::Go([&stop, wg, ping, i, pause] {
+      auto rest = [pause] {
+        if (pause.count() == 0) {
+          fiber::Yield();
+        } else {
+          fiber::SleepFor(pause);
+        }
+      };
+      static fiber::Mutex mu;
+      for (int j = 0; !stop.load(); j++) {
+        if (i == 0) {
+          int v = j;
+          if (!ping->TrySend(v)) rest();
+        } else if (i == 1) {
+          std::optional<int> v;
+          if (!ping->TryRecv(&v)) rest();
+        } else if (i == 2) {
+          mu.Lock();
+          fiber::Yield();
+          mu.Unlock();
+          trace::Logf(trace::Background(), "load", "j=%d", j);
+          rest();
+        } else {
+          fiber::Syscall([] {
+            struct timespec ts {0, 200 * 1000};
+            nanosleep(&ts, nullptr);
+          });
+        }
+      }
+      wg->Done();
+    });
+  }
+}
+
+// The dump is a valid trace that holds the last events before it and not the old ones: a log
+// written 2 x max_age before the dump is gone, one written just before it is there.
+TEST(FiberTrace, FlightRecorderDumpHasTheLastEvents) {
+  std::string dump1, dump2;
+  fiber::Options o;
+  o.procs = 2;
+  fiber::Run(o, [&] {
+    trace::FlightOptions fo;
+    fo.max_age = 150ms;
+    ASSERT_EQ(trace::StartFlightRecorder(fo), 0);
+    std::atomic<bool> stop{false};
+    fiber::WaitGroup wg;
+    fiber::Chan<int> ping(2);
+    fiber::Chan<int> never;
+    wg.Add(1);
+    fiber::Go([&] {  // Blocked across every checkpoint: announced as waiting each time.
+      std::optional<int> v;
+      fiber::Select({fiber::RecvCase(&never, &v)});
+      wg.Done();
+    });
+    FlightLoad(stop, &wg, &ping);
+    trace::Log(trace::Background(), "flight", "too old");
+    fiber::SleepFor(600ms);
+    trace::WithRegion(trace::Background(), "last-region", [] {
+      trace::Log(trace::Background(), "flight", "just before the dump");
+    });
+    std::string msg;
+    ASSERT_EQ(trace::WriteFlightRecord(
+                  [&](const void* d, size_t n) {
+                    dump1.append(static_cast<const char*>(d), n);
+                    return 0;
+                  },
+                  &msg),
+              0)
+        << msg;
+    fiber::SleepFor(50ms);
+    ASSERT_EQ(trace::WriteFlightRecord(
+                  [&](const void* d, size_t n) {
+                    dump2.append(static_cast<const char*>(d), n);
+                    return 0;
+                  },
+                  &msg),
+              0)
+        << msg;
+    const trace::FlightStats st = trace::GetFlightStats();
+    EXPECT_TRUE(st.enabled);
+    EXPECT_GE(st.checkpoints, 4u) << "every max_age/2 over 600 ms, and one per dump";
+    EXPECT_EQ(st.dumps, 2u);
+    EXPECT_GT(st.dropped_segments, 0u);
+    stop.store(true);
+    never.Close();
+    wg.Wait();
+    trace::StopFlightRecorder();
+    EXPECT_FALSE(trace::FlightRecorderEnabled());
+  });
+  Dump(TestName(), dump1);
+  // The second dump, 50 ms later, is valid too (what it holds depends on how long the first
+  // took: symbolizing is slow under sanitizers).
+  EXPECT_EQ(Parse(dump2).error, "");
+  {
+    const std::string* d = &dump1;
+    Parsed p = Parse(*d);
+    ASSERT_EQ(p.error, "");
+    bool old = false, last = false, region = false;
+    int64_t first_ts = -1, last_ts = 0;
+    for (size_t i = 0; i < p.events.size(); i++) {
+      const parser::Event& ev = p.events[i];
+      if (first_ts < 0) first_ts = ev.ts;
+      last_ts = ev.ts;
+      if (ev.type == EventType::kUserLog && p.messages[i] == "too old") old = true;
+      if (ev.type == EventType::kUserLog && p.messages[i] == "just before the dump") last = true;
+      if (ev.type == EventType::kUserRegion && p.reader->String(ev.args[2]) == "last-region") {
+        region = true;
+      }
+    }
+    EXPECT_FALSE(old) << "the window is max_age to 1.5 x max_age, not the whole run";
+    EXPECT_TRUE(last);
+    EXPECT_TRUE(region);
+    const int64_t span = last_ts - first_ts;
+    EXPECT_GE(span, 100 * 1000 * 1000) << "about max_age (150 ms) at least";
+    EXPECT_LE(span, 500 * 1000 * 1000) << "at most 1.5 x max_age plus a slow checkpoint";
+  }
+}
+
+// With a small byte budget the ring stays within it over a long busy run, checkpoints early
+// enough that a dump is still possible, and the dump is valid.
+TEST(FiberTrace, FlightRecorderMemoryStaysBounded) {
+  constexpr size_t kBudget = 1 << 20;
+  size_t max_seen = 0;
+  uint64_t checkpoints = 0;
+  std::string dump;
+  int dump_rc = -1;
+  std::string msg;
+  fiber::Options o;
+  o.procs = 2;
+  fiber::Run(o, [&] {
+    trace::FlightOptions fo;
+    fo.max_age = 60s;  // Only the byte budget limits the window.
+    fo.max_bytes = kBudget;
+    ASSERT_EQ(trace::StartFlightRecorder(fo), 0);
+    std::atomic<bool> stop{false};
+    fiber::WaitGroup wg;
+    fiber::Chan<int> ping(2);
+    FlightLoad(stop, &wg, &ping, 0us);
+    for (int i = 0; i < 100; i++) {
+      fiber::SleepFor(10ms);
+      max_seen = std::max<size_t>(max_seen, trace::GetFlightStats().bytes);
+    }
+    dump_rc = trace::WriteFlightRecord(
+        [&](const void* d, size_t n) {
+          dump.append(static_cast<const char*>(d), n);
+          return 0;
+        },
+        &msg);
+    checkpoints = trace::GetFlightStats().checkpoints;
+    stop.store(true);
+    wg.Wait();
+    trace::StopFlightRecorder();
+  });
+  fprintf(stderr, "flight ring: at most %zu bytes kept (budget %zu), %llu checkpoints in 1 s\n",
+          max_seen, kBudget, static_cast<unsigned long long>(checkpoints));
+  EXPECT_LE(max_seen, kBudget);
+  EXPECT_GT(max_seen, 0u);
+  EXPECT_GE(checkpoints, 3u) << "the budget, not the age, drives checkpoints here";
+  ASSERT_EQ(dump_rc, 0) << msg;
+  Parsed p = Parse(dump);
+  EXPECT_EQ(p.error, "");
+  EXPECT_GT(p.events.size(), 100u);
+}
+
+TEST(FiberTrace, FlightRecorderApi) {
+  fiber::Options o;
+  o.procs = 1;
+  std::string msg;
+  EXPECT_EQ(trace::WriteFlightRecord([](const void*, size_t) { return 0; }, &msg), ENOENT);
+  EXPECT_EQ(trace::StartFlightRecorder(trace::FlightOptions()), ESRCH);
+  fiber::Run(o, [&] {
+    EXPECT_EQ(trace::WriteFlightRecord([](const void*, size_t) { return 0; }, &msg), ENOENT);
+    EXPECT_NE(msg.find("not running"), std::string::npos) << msg;
+    trace::FlightOptions bad;
+    bad.max_bytes = 100;
+    EXPECT_EQ(trace::StartFlightRecorder(bad), EINVAL);
+    bad = trace::FlightOptions();
+    bad.max_age = 1ms;
+    EXPECT_EQ(trace::StartFlightRecorder(bad), EINVAL);
+    ASSERT_EQ(trace::StartFlightRecorder(trace::FlightOptions()), 0);
+    EXPECT_TRUE(trace::FlightRecorderEnabled());
+    EXPECT_EQ(trace::StartFlightRecorder(trace::FlightOptions()), EBUSY);
+    auto out = std::make_shared<std::string>();
+    EXPECT_EQ(trace::Start(MemoryWriter(out)), EBUSY);
+    trace::Stop();  // Not the recorder's owner: leaves it running.
+    EXPECT_TRUE(trace::FlightRecorderEnabled());
+    // A failing sink is reported, and the recorder goes on.
+    EXPECT_EQ(trace::WriteFlightRecord([](const void*, size_t) { return ENOSPC; }, &msg), ENOSPC);
+    EXPECT_NE(msg.find("No space"), std::string::npos) << msg;
+    EXPECT_EQ(trace::WriteFlightRecordFile("/nonexistent-dir/x.trace", &msg), ENOENT);
+    // From a thread outside the runtime.
+    std::string from_thread;
+    int rc = -1;
+    fiber::Syscall([&] {
+      std::thread t([&] {
+        rc = trace::WriteFlightRecord(
+            [&](const void* d, size_t n) {
+              from_thread.append(static_cast<const char*>(d), n);
+              return 0;
+            },
+            &msg);
+      });
+      t.join();
+    });
+    EXPECT_EQ(rc, 0) << msg;
+    EXPECT_EQ(Parse(from_thread).error, "");
+    trace::StopFlightRecorder();
+    trace::StopFlightRecorder();  // Idempotent.
+    EXPECT_FALSE(trace::FlightRecorderEnabled());
+    // A normal trace works again afterwards.
+    ASSERT_EQ(trace::Start(MemoryWriter(out)), 0);
+    EXPECT_TRUE(trace::Stop().ok());
+  });
+}
+
+TEST(FiberTrace, FlightRecorderSignalDumpsToTheFile) {
+  char path[] = "/tmp/fibertrace_flight_XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  unlink(path);
+  EXPECT_EQ(trace::SetFlightRecorderSignal(0, path), EINVAL);
+  ASSERT_EQ(trace::SetFlightRecorderSignal(SIGUSR1, path), 0);
+  fiber::Options o;
+  o.procs = 2;
+  fiber::Run(o, [&] {
+    trace::FlightOptions fo;
+    fo.max_age = 200ms;
+    ASSERT_EQ(trace::StartFlightRecorder(fo), 0);
+    fiber::SleepFor(20ms);
+    trace::Log(trace::Background(), "flight", "before the signal");
+    raise(SIGUSR1);
+    // The dump counter moves once the file is written (within ~100 ms; 20 s under TSan).
+    for (int i = 0; i < 2000 && trace::GetFlightStats().dumps == 0; i++) fiber::SleepFor(10ms);
+    trace::StopFlightRecorder();
+  });
+  signal(SIGUSR1, SIG_DFL);
+  FILE* f = fopen(path, "rb");
+  ASSERT_NE(f, nullptr) << "no dump at " << path;
+  std::string bytes;
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) bytes.append(buf, n);
+  fclose(f);
+  unlink(path);
+  Parsed p = Parse(bytes);
+  ASSERT_EQ(p.error, "");
+  bool found = false;
+  for (size_t i = 0; i < p.events.size(); i++) {
+    if (p.events[i].type == EventType::kUserLog && p.messages[i] == "before the signal") found = true;
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include "lib/fiber/fiber.h"
 #include "lib/fiber/metrics.h"
 #include "lib/fiber/profiling.h"
+#include "lib/fiber/trace.h"
 
 namespace tracetool::fiber::debug {
 namespace {
@@ -39,7 +42,10 @@ constexpr ProfileInfo kProfiles[] = {
     {"profile", "CPU profile. You can specify the duration in the seconds GET parameter. After "
                 "you get the profile file, use the go tool pprof command to investigate it."},
     {"threadcreate", "Stack traces that led to the creation of new OS threads (Ms)."},
-    {"trace", "Not available yet: needs the fiber trace writer (answers 501)."},
+    {"trace", "A trace of execution of the current program. You can specify the duration in "
+              "the seconds GET parameter. After you get the trace file, use the tracetool or go "
+              "tool trace command to investigate the trace. With flight=1: the flight "
+              "recorder's window, if trace::StartFlightRecorder() runs."},
 };
 
 // Parses an optional integer query parameter. Returns false (and fills res with a 400) when it
@@ -58,6 +64,24 @@ bool IntParam(const httplib::Request& req, httplib::Response& res, const char* n
     return false;
   }
   *out = n;
+  return true;
+}
+
+// Parses an optional seconds parameter (Go accepts fractions): false with a 400 in res when it
+// is present but not a number in (0, hi].
+bool SecondsParam(const httplib::Request& req, httplib::Response& res, double hi, double* out) {
+  if (!req.has_param("seconds")) return true;
+  const std::string v = req.get_param_value("seconds");
+  double d = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size() || !(d > 0) || d > hi) {
+    res.status = 400;
+    res.set_content("bad seconds value \"" + v + "\": want a number of seconds in (0, " +
+                        std::to_string(static_cast<int>(hi)) + "]\n",
+                    "text/plain; charset=utf-8");
+    return false;
+  }
+  *out = d;
   return true;
 }
 
@@ -120,7 +144,7 @@ std::string Index() {
   row(std::to_string(prof::MutexProfile().size()), "mutex", "mutex?debug=1");
   row("", "profile", "profile");
   row(std::to_string(prof::ThreadCreateProfile().size()), "threadcreate", "threadcreate?debug=1");
-  row("", "trace (not available yet)", "trace");
+  row("", "trace", "trace?seconds=1");
   out += "</table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n<br>\n"
          "<a href=\"/debug/fiber/metrics\">runtime metrics</a> · "
          "<a href=\"/debug/fiber/schedtrace\">schedtrace</a>\n<p>\nProfile Descriptions:\n<ul>\n";
@@ -143,7 +167,8 @@ struct Server::Impl {
   bool stopping = false;  // Guarded by mu.
 
   // Sleeps up to d; false if the server is stopping.
-  bool Wait(std::chrono::seconds d) {
+  template <typename Duration>
+  bool Wait(Duration d) {
     std::unique_lock<std::mutex> l(mu);
     return !cv.wait_for(l, d, [this] { return stopping; });
   }
@@ -163,11 +188,59 @@ void Server::Impl::Routes() {
     }
     res.set_content(cmd, "text/plain; charset=utf-8");
   });
-  http.Get("/debug/pprof/trace", [](const httplib::Request&, httplib::Response& res) {
-    res.status = 501;
-    res.set_content("/debug/pprof/trace is not available yet: lib/fiber has no trace writer in "
-                    "this build\n",
-                    "text/plain; charset=utf-8");
+  http.Get("/debug/pprof/trace", [this](const httplib::Request& req, httplib::Response& res) {
+    int64_t flight = 0;
+    if (!IntParam(req, res, "flight", 0, 1, &flight)) return;
+    double seconds = 1;  // Go's default.
+    if (!SecondsParam(req, res, 3600, &seconds)) return;
+    auto fail = [&res](int status, const std::string& msg) {
+      res.status = status;
+      res.set_content(msg + "\n", "text/plain; charset=utf-8");
+    };
+    if (flight == 1) {
+      std::string body, msg;
+      const int rc = trace::WriteFlightRecord(
+          [&body](const void* d, size_t n) {
+            body.append(static_cast<const char*>(d), n);
+            return 0;
+          },
+          &msg);
+      if (rc == ENOENT) {
+        return fail(409, "Could not dump the flight recorder: it is not running (start it with "
+                         "trace::StartFlightRecorder)");
+      }
+      if (rc != 0) return fail(500, "Could not dump the flight recorder: " + msg);
+      return ServeProto(res, "trace", std::move(body));
+    }
+    // The trace is collected in memory and sent when it ends: a capture costs its size in
+    // memory, up to kMaxTraceBytes (then it fails with 500 rather than send a broken trace).
+    constexpr size_t kMaxTraceBytes = size_t{512} << 20;
+    auto body = std::make_shared<std::string>();
+    auto body_mu = std::make_shared<std::mutex>();
+    const int rc = trace::Start([body, body_mu](const void* d, size_t n) {
+      std::lock_guard<std::mutex> l(*body_mu);
+      if (body->size() + n > kMaxTraceBytes) return EFBIG;
+      body->append(static_cast<const char*>(d), n);
+      return 0;
+    });
+    if (rc == EBUSY) {
+      return fail(500, trace::FlightRecorderEnabled()
+                           ? "Could not enable tracing: tracing is already enabled (by the "
+                             "flight recorder: use ?flight=1)"
+                           : "Could not enable tracing: tracing is already enabled");
+    }
+    if (rc != 0) {
+      return fail(503, std::string("Could not enable tracing: ") +
+                           (rc == ESRCH ? "the fiber runtime is not running" : strerror(rc)));
+    }
+    // A client that hangs up meanwhile costs nothing more: the capture ends on time, and
+    // writing the answer fails quietly (SIGPIPE is ignored, see Start).
+    const bool finished = Wait(std::chrono::duration<double>(seconds));
+    const trace::StopResult r = trace::Stop();
+    if (!finished) return fail(503, "server stopping");
+    if (!r.ok()) return fail(500, "trace capture failed: " + r.message);
+    std::lock_guard<std::mutex> l(*body_mu);
+    ServeProto(res, "trace", std::move(*body));
   });
   http.Get("/debug/pprof/profile", [this](const httplib::Request& req, httplib::Response& res) {
     int64_t seconds = 30;  // Go's default.
@@ -292,8 +365,17 @@ Server::~Server() {
     impl_->stopping = true;
   }
   impl_->cv.notify_all();
-  impl_->http.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  auto stop = [this] {
+    impl_->http.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+  };
+  // A trace capture in flight ends with trace::Stop(), which stops the world: a fiber blocked
+  // here must not hold its P meanwhile, so the wait counts as a system call.
+  if (InFiber()) {
+    Syscall(stop);
+  } else {
+    stop();
+  }
 }
 
 int Server::port() const { return impl_->port; }

@@ -8,9 +8,10 @@
 //   srv.reset();                   // stop it before Run() returns
 //
 // Endpoints: /debug/pprof/ (index), goroutine (?debug=1|2 text), heap, allocs, block, mutex,
-// threadcreate (?debug=1 text), profile?seconds=N (CPU, SIGPROF), and /debug/fiber/metrics,
-// /debug/fiber/schedtrace (text). /debug/pprof/trace answers 501 until the fiber trace writer
-// exists. Bad query values get 400 with a message. Handlers run on the server's own threads,
+// threadcreate (?debug=1 text), profile?seconds=N (CPU, SIGPROF), trace?seconds=N (a Go 1.19
+// execution trace of N seconds, default 1; 500 "tracing is already enabled" while another trace
+// runs), trace?flight=1 (the flight recorder's window; 409 if it is not running), and
+// /debug/fiber/metrics, /debug/fiber/schedtrace (text). Bad query values get 400 with a message. Handlers run on the server's own threads,
 // never on fibers, so a busy or deadlocked program still answers.
 //
 // It lives in its own library target (tracetool::fiber_debug) so the runtime itself never
