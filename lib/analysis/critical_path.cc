@@ -55,9 +55,13 @@ void CriticalPath::OnInterval(const Interval& iv) {
   Span s{iv.state, iv.begin_type, iv.end_type, iv.begin_ts, iv.end_ts, iv.actor, iv.stack_id};
   std::vector<Span>& v = spans_[iv.g];
   // A blocking syscall's interval starts at GoSysCall, inside the run that GoSysBlock ends: the
-  // time after the run is the syscall's.
-  if (s.state == GoState::kSyscall && !v.empty() && v.back().state == GoState::kRunning &&
-      v.back().end_type == EventType::kGoSysBlock) {
+  // time after the run is the syscall's. A syscall that did not block (Go 1.22+ traces report
+  // those too) lies inside a run: the goroutine counts as running.
+  if (s.state == GoState::kSyscall) {
+    if (v.empty() || v.back().state != GoState::kRunning ||
+        v.back().end_type != EventType::kGoSysBlock) {
+      return;
+    }
     s.begin_ts = std::max(s.begin_ts, v.back().end_ts);
   }
   v.push_back(s);
@@ -137,6 +141,7 @@ void CriticalPath::Finish(int64_t last_ts) {
 }
 
 std::string CriticalPath::Name(uint64_t g) const {
+  if (g == 0) return "G0 (no goroutine: the runtime, or before the trace)";
   std::string name = "G" + std::to_string(g);
   if (const uint32_t* fn = fn_.Find(g)) {
     name.push_back(' ');
@@ -166,8 +171,7 @@ std::string Detail(const CriticalPath& cp, uint64_t g, const CriticalPath::Span&
   std::string d;
   switch (s.state) {
     case GoState::kRunning:
-      d = "until " + std::string(EventName(s.end_type));
-      break;
+      return "until " + std::string(EventName(s.end_type));  // (the stack would be GoStart's)
     case GoState::kRunnable:
       if (s.reason == EventType::kGoCreate) {
         d = "created by " + cp.Name(s.actor);
@@ -239,7 +243,7 @@ std::string CriticalPathText(const CriticalPath& cp) {
   Row(&out, "  %14s %12s  %-24s %-9s %s\n", "START", "DURATION", "GOROUTINE", "STATE", "HOW");
   for (const CriticalPath::Segment& s : cp.path()) {
     std::string how = Detail(cp, s.g, s.span);
-    if (s.jumped) how += "  <- path continues on G" + std::to_string(s.span.actor);
+    if (s.jumped) how += " (the path comes from G" + std::to_string(s.span.actor) + ")";
     Row(&out, "  %14s %12s  %-24s %-9s %s\n", GoDuration(s.span.begin_ts).c_str(),
         GoDuration(s.span.end_ts - s.span.begin_ts).c_str(), cp.Name(s.g).substr(0, 24).c_str(),
         GoStateName(s.span.state), how.c_str());

@@ -2,6 +2,7 @@
 """Schema-level check of `tracetool -export=perfetto` against `tracetool -export=chrome`.
 
 Usage: perfetto_check.py TRACETOOL PROTOC TRACE
+       perfetto_check.py TRACETOOL --errors CORRUPT_TRACE GOOD_TRACE
 
 Perfetto's trace_processor cannot be installed here (no PyPI), so the output is decoded with
 `protoc --decode` and perfetto_trace.proto (Perfetto's field numbers), independently of the
@@ -20,6 +21,7 @@ hand-written encoder, and checked:
 """
 import codecs
 import json
+import os
 import re
 import subprocess
 import sys
@@ -192,7 +194,24 @@ def near(a, b):
     return abs(a - b) <= 1
 
 
+def errors(tracetool, corrupt, good):
+    """Bad input: exit 1; an unwritable output: exit 2; one line on stderr each, no output file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for args, want in (([corrupt, "-o", f"{tmp}/bad.pftrace"], 1),
+                           ([good, "-o", f"{tmp}/no/such/dir/x.pftrace"], 2)):
+            p = subprocess.run([tracetool, "-export=perfetto", *args], capture_output=True, text=True)
+            lines = p.stderr.strip().split("\n")
+            if p.returncode != want or len(lines) != 1 or not lines[0].startswith("tracetool: "):
+                fail(f"{args}: exit {p.returncode} (want {want}), stderr {p.stderr!r}")
+            if os.path.exists(f"{tmp}/bad.pftrace"):
+                fail("a failed export left its output file")
+        print(f"perfetto_check: ok: bad input and unwritable output fail cleanly")
+
+
 def main():
+    if sys.argv[2] == "--errors":
+        errors(sys.argv[1], sys.argv[3], sys.argv[4])
+        return
     tracetool, protoc, trace = sys.argv[1:4]
     with tempfile.TemporaryDirectory() as tmp:
         pb = f"{tmp}/out.pftrace"
