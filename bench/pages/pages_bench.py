@@ -73,6 +73,8 @@ def main():
     ap.add_argument("--tracetool", default=os.path.join(ROOT, "build", "bin", "tracetool"))
     ap.add_argument("--goroot", default="/usr/lib/go-1.19")
     ap.add_argument("--no-go", action="store_true")
+    ap.add_argument("--go-timeout", type=float, default=1800,
+                    help="seconds to wait for go tool trace to parse the trace (default 1800)")
     a = ap.parse_args()
     size = os.path.getsize(a.trace) / 1e6
     print(f"trace: {a.trace} ({size:.1f} MB); cores: {os.cpu_count()}; load before: {loadavg()}")
@@ -86,12 +88,12 @@ def main():
     go, startup = {}, None
     if not a.no_go:
         t0 = time.perf_counter()
-        with GoTraceServer(a.goroot, a.trace) as srv:
+        with GoTraceServer(a.goroot, a.trace, startup_timeout=a.go_timeout) as srv:
             startup = time.perf_counter() - t0
             print(f"  go tool trace startup (parse + split) {startup:8.2f} s", flush=True)
             for args, page, query in ROWS:
                 t1 = time.perf_counter()
-                body = srv.get(page, attempts=3, **query)
+                body = srv.get(page, attempts=3, timeout=a.go_timeout, binary=True, **query)
                 go[args[0]] = time.perf_counter() - t1
                 print(f"  go {page:<14} {go[args[0]]:8.2f} s  ({len(body)} bytes)", flush=True)
             try:

@@ -129,7 +129,7 @@ class PerfettoTraceWriter {
   int64_t gstates_[kNumStates] = {};
   int64_t prunning_ = 0, insyscall_ = 0, insyscall_runtime_ = 0;
   uint64_t heap_alloc_ = 0, next_gc_ = 0;
-  int64_t prev_counters_[kNumCounters];
+  int64_t prev_counters_[kNumCounters] = {};
   bool counters_written_[kNumCounters] = {};
   uint64_t flow_seq_ = 0;
   bool gc_open_ = false;
