@@ -277,6 +277,7 @@ std::string CriticalPathJson(const CriticalPath& cp) {
     j["stack"] = cp.StackTop(s.stack_id);
   };
   ordered_json doc;
+  doc["schema"] = "tracetool.critical_path.v1";
   doc["goroutine"] = cp.target();
   doc["name"] = cp.Name(cp.target());
   doc["created_ns"] = cp.created_ts();
