@@ -13,6 +13,8 @@
 #include "lib/analysis/mmu.h"
 #include "lib/analysis/report.h"
 #include "lib/analysis/chrome_export.h"
+#include "lib/analysis/critical_path.h"
+#include "lib/analysis/perfetto_export.h"
 #include "lib/analysis/text_dump.h"
 #include "lib/parser/input.h"
 #include "lib/parser/reader.h"
@@ -80,15 +82,16 @@ int Run(const Options& opts) {
   const int verbs = (opts.pprof.empty() ? 0 : 1) + (opts.dump ? 1 : 0) + (opts.goroutines ? 1 : 0) +
                     (opts.tasks ? 1 : 0) + (opts.regions ? 1 : 0) + (opts.logs ? 1 : 0) +
                     (opts.mmu ? 1 : 0) + (opts.schedlat ? 1 : 0) +
-                    (opts.export_format.empty() ? 0 : 1);
+                    (opts.export_format.empty() ? 0 : 1) + (opts.goroutine ? 1 : 0);
   if (verbs > 1) {
     fprintf(stderr,
             "tracetool: give one of -d, -pprof=MODE, -goroutines, -tasks, -regions, -logs, -mmu, "
-            "-schedlat, -export at a time\n");
+            "-schedlat, -export, -goroutine=ID at a time\n");
     return kExitUsage;
   }
-  if (!opts.export_format.empty() && opts.export_format != "chrome") {
-    fprintf(stderr, "tracetool: unknown -export format %s (want chrome)\n",
+  if (!opts.export_format.empty() && opts.export_format != "chrome" &&
+      opts.export_format != "perfetto") {
+    fprintf(stderr, "tracetool: unknown -export format %s (want chrome or perfetto)\n",
             opts.export_format.c_str());
     return kExitUsage;
   }
@@ -149,7 +152,7 @@ int Run(const Options& opts) {
       return kExitUsage;
     }
   } else if (!opts.dump && !opts.goroutines && !annotations && !opts.mmu && !opts.schedlat &&
-             opts.export_format.empty()) {
+             opts.export_format.empty() && !opts.goroutine) {
     fprintf(stderr,
             "tracetool: nothing to do: give -d to dump events, -pprof=net|sync|syscall|sched or "
             "-goroutines (see tracetool -h)\n");
@@ -182,9 +185,17 @@ int Run(const Options& opts) {
   std::unique_ptr<analysis::SchedLatency> schedlat;
   if (opts.schedlat) schedlat = std::make_unique<analysis::SchedLatency>(reader.get());
   std::unique_ptr<analysis::ChromeTraceWriter> chrome;
-  if (!opts.export_format.empty()) {
+  std::unique_ptr<analysis::PerfettoTraceWriter> perfetto;
+  if (opts.export_format == "chrome") {
     chrome = std::make_unique<analysis::ChromeTraceWriter>(reader.get());
     chrome->Begin(&out.buffer());
+  } else if (opts.export_format == "perfetto") {
+    perfetto = std::make_unique<analysis::PerfettoTraceWriter>(reader.get());
+    perfetto->Begin(&out.buffer());
+  }
+  std::unique_ptr<analysis::CriticalPath> cpath;
+  if (opts.goroutine) {
+    cpath = std::make_unique<analysis::CriticalPath>(reader.get(), opts.goroutine_id);
   }
   parser::Event ev;
   while (true) {
@@ -200,8 +211,16 @@ int Run(const Options& opts) {
       analysis::GoStateMachine::OnEvent(ev, &profile);
     } else if (schedlat) {
       schedlat->OnEvent(ev);
+    } else if (cpath) {
+      cpath->OnEvent(ev);
+      last_ts = ev.ts;
     } else if (chrome) {
       st = chrome->OnEvent(ev, &out.buffer());
+      if (!st.ok()) return Fail(name, st);
+      if (!out.FlushIfLarge()) return OutputFailure(out);
+      last_ts = ev.ts;
+    } else if (perfetto) {
+      st = perfetto->OnEvent(ev, &out.buffer());
       if (!st.ok()) return Fail(name, st);
       if (!out.FlushIfLarge()) return OutputFailure(out);
       last_ts = ev.ts;
@@ -220,6 +239,16 @@ int Run(const Options& opts) {
   }
   if (mode) out.Write(BuildPprof(*reader, profile));
   if (chrome) chrome->Finish(last_ts, &out.buffer());
+  if (perfetto) perfetto->Finish(last_ts, &out.buffer());
+  if (cpath) {
+    cpath->Finish(last_ts);
+    if (!cpath->found()) {
+      fprintf(stderr, "tracetool: %s: no goroutine %" PRIu64 " is created in the trace\n",
+              name.c_str(), opts.goroutine_id);
+      return kExitUsage;
+    }
+    out.Write(opts.json ? analysis::CriticalPathJson(*cpath) : analysis::CriticalPathText(*cpath));
+  }
   if (schedlat) {
     out.Write(opts.json ? analysis::SchedLatencyJson(*schedlat)
                         : analysis::SchedLatencyText(*schedlat));

@@ -35,7 +35,9 @@ struct Options {
   bool schedlat = false;    // -schedlat
   bool json = false;        // -json: analyses print JSON instead of text tables
   std::string sort;         // -sort=COLUMN for analysis tables
-  std::string export_format;  // -export=chrome
+  std::string export_format;  // -export=chrome|perfetto
+  bool goroutine = false;     // -goroutine=ID: one goroutine's timeline and critical path
+  uint64_t goroutine_id = 0;
   int threads = 0;          // -threads=N for the reader (0: automatic; parser::ReaderOptions)
 };
 

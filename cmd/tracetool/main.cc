@@ -23,6 +23,8 @@ Examples:
   tracetool -tasks trace.out                       # user task types: count, latency percentiles
   tracetool -regions=fetch trace.out               # every "fetch" region with its time breakdown
   tracetool -mmu -mmu-window=10ms trace.out        # GC's minimum mutator utilization, worst 10ms windows
+  tracetool -goroutine=17 trace.out                # one goroutine's timeline and critical path
+  tracetool -export=perfetto trace.out -o t.pftrace  # open in ui.perfetto.dev
   tracetool -http=:8080 trace.out                  # web UI: timeline, goroutines, flame graphs, MMU
   zstd -c trace.out | tracetool -d -               # compressed input (zstd, gzip) and stdin work too
 
@@ -109,11 +111,17 @@ int main(int argc, char** argv) {
   app.add_option("--mmu-window", opts.mmu_windows,
                  "With -mmu: also list the 10 worst windows of each DURATION (e.g. 10ms,100ms)")
       ->type_name("DUR[,DUR]");
+  std::optional<uint64_t> goroutine_id;
+  app.add_option("--goroutine", goroutine_id,
+                 "One goroutine's timeline (running/runnable/waiting with reasons and wakers) and "
+                 "its critical path: the chain of goroutines and events that set its end time")
+      ->type_name("ID");
   app.add_flag("--schedlat", opts.schedlat,
                "Scheduler latency distribution (p50/p90/p99/max) overall and per goroutine group");
   app.add_option("--export", opts.export_format,
                  "Write the whole trace for another viewer: chrome (Chrome trace-event JSON, as go "
-                 "tool trace's viewer reads it; opens in ui.perfetto.dev and chrome://tracing)")
+                 "tool trace's viewer reads it; opens in ui.perfetto.dev and chrome://tracing), "
+                 "perfetto (native Perfetto protobuf trace: tracks per P, thread and goroutine)")
       ->type_name("FORMAT");
   app.add_flag("--json", opts.json, "Analyses print JSON (documented schema) instead of tables");
   app.add_option("--sort", opts.sort,
@@ -148,5 +156,9 @@ int main(int argc, char** argv) {
   take(regions, &opts.regions, &opts.region_type);
   take(logs, &opts.logs, &opts.log_text);
   take(mmu, &opts.mmu, &opts.mmu_flags);
+  if (goroutine_id) {
+    opts.goroutine = true;
+    opts.goroutine_id = *goroutine_id;
+  }
   return tracetool::cli::Run(opts);
 }

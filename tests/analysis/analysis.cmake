@@ -33,3 +33,55 @@ endforeach()
 foreach(name chansync netecho syscalls gcalloc annotations)
   _analysis_add(${name} ${CMAKE_BINARY_DIR}/oracle/traces/${name}.trace oracle_gotraces)
 endforeach()
+
+# -export=perfetto (label unit): decoded with protoc and perfetto_trace.proto, independently of the
+# encoder, and compared with -export=chrome (slices, flows, counters, tracks; perfetto_check.py).
+# -goroutine=ID (label unit): hand-checked expectations (critical_path/*.json) and invariants
+# against the -d dump (critical_path_check.py).
+find_program(TRACETOOL_PROTOC protoc)
+set(_an_testdata ${PROJECT_SOURCE_DIR}/testdata)
+if(NOT DEFINED TRACETOOL_SHARED_DIR)
+  set(TRACETOOL_SHARED_DIR "${PROJECT_SOURCE_DIR}/../shared" CACHE PATH "The shared/ reference folder")
+endif()
+set(_an_perfetto_traces
+    demo ${_an_testdata}/go1.19/demo.trace
+    http_1_19_good ${_an_canned}/http_1_19_good
+    stress_start_stop_1_9_good ${_an_canned}/stress_start_stop_1_9_good
+    user_task_region_1_19_good ${_an_canned}/user_task_region_1_19_good
+    go1_21_fgprof ${TRACETOOL_SHARED_DIR}/testdata/go1.21/fgprof.trace
+    go1_22_urihandler ${TRACETOOL_SHARED_DIR}/testdata/go1.22plus/go122_urihandler.trace)
+while(_an_perfetto_traces)
+  list(POP_FRONT _an_perfetto_traces name trace)
+  if(NOT EXISTS ${trace})
+    continue()
+  endif()
+  # Not on Go 1.22+ traces: there -export=chrome writes ~190 MB (a "Proc N" row for every N up to
+  # the fake P 1000000), too slow to compare with.
+  if(TRACETOOL_PROTOC AND NOT name MATCHES "^go1_22")
+    add_test(NAME analysis.perfetto.${name}
+      COMMAND ${Python3_EXECUTABLE} ${_an_dir}/perfetto_check.py $<TARGET_FILE:tracetool>
+              ${TRACETOOL_PROTOC} ${trace})
+    set_tests_properties(analysis.perfetto.${name} PROPERTIES LABELS unit TIMEOUT 120)
+  endif()
+  add_test(NAME analysis.critical_path.${name}
+    COMMAND ${Python3_EXECUTABLE} ${_an_dir}/critical_path_check.py $<TARGET_FILE:tracetool>
+            invariants ${trace} 8)
+  set_tests_properties(analysis.critical_path.${name} PROPERTIES LABELS unit TIMEOUT 120)
+endwhile()
+foreach(spec "user_task_region_1_19_good 19 user_task_region_1_19_G19"
+             "http_1_19_good 20 http_1_19_G20" "http_1_19_good 1 http_1_19_G1_prefix")
+  separate_arguments(spec)
+  list(GET spec 0 trace)
+  list(GET spec 1 g)
+  list(GET spec 2 file)
+  if(EXISTS ${_an_canned}/${trace})
+    add_test(NAME analysis.critical_path.expect.${file}
+      COMMAND ${Python3_EXECUTABLE} ${_an_dir}/critical_path_check.py $<TARGET_FILE:tracetool>
+              expect ${_an_canned}/${trace} ${g} ${_an_dir}/critical_path/${file}.json)
+    set_tests_properties(analysis.critical_path.expect.${file} PROPERTIES LABELS unit TIMEOUT 60)
+  endif()
+endforeach()
+add_test(NAME analysis.perfetto.errors
+  COMMAND ${Python3_EXECUTABLE} ${_an_dir}/perfetto_check.py $<TARGET_FILE:tracetool> --errors
+          ${_an_testdata}/corrupt/demo_first_half.trace ${_an_testdata}/go1.19/demo.trace)
+set_tests_properties(analysis.perfetto.errors PROPERTIES LABELS unit TIMEOUT 60)

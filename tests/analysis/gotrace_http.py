@@ -35,8 +35,8 @@ def barlen(a, b):
 class GoTraceServer:
     """`go tool trace -http=127.0.0.1:0 TRACE`, started in __enter__, killed in __exit__."""
 
-    def __init__(self, goroot, trace):
-        self.goroot, self.trace = goroot, trace
+    def __init__(self, goroot, trace, startup_timeout=300):
+        self.goroot, self.trace, self.startup_timeout = goroot, trace, startup_timeout
 
     def __enter__(self):
         env = dict(os.environ, BROWSER="/bin/true", GOROOT=self.goroot, HOME=tempfile.gettempdir())
@@ -45,7 +45,7 @@ class GoTraceServer:
         self.proc = subprocess.Popen([tooldir + "/trace", "-http=127.0.0.1:0", self.trace],
                                      stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env,
                                      text=True)
-        deadline = time.time() + 300
+        deadline = time.time() + self.startup_timeout
         self.port = None
         while self.port is None and time.time() < deadline:
             line = self.proc.stderr.readline()
@@ -58,13 +58,14 @@ class GoTraceServer:
             raise RuntimeError("go tool trace did not start serving")
         return self
 
-    def get(self, path, attempts=50, **query):
+    def get(self, path, attempts=50, timeout=120, binary=False, **query):
         if query:
             path += "?" + urllib.parse.urlencode(query)
         for _ in range(attempts):
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=120) as r:
-                    return r.read().decode("utf-8")
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=timeout) as r:
+                    body = r.read()
+                    return body if binary else body.decode("utf-8")
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError(f"cannot fetch {path} from go tool trace")
