@@ -235,7 +235,9 @@ void PerfettoTraceWriter::Event(int64_t ts, uint64_t track, int type, std::strin
 
 std::string PerfettoTraceWriter::GoroutineName(uint64_t g, const GInfo& info) const {
   if (!info.named) return "";
-  std::string name = "G" + std::to_string(g);
+  // Appended, not "G" + to_string(g): gcc 12 reports a false -Wrestrict on that operator+.
+  std::string name = "G";
+  AppendU(&name, g);
   if (info.create_fn != 0) {
     name.push_back(' ');
     name.append(reader_->String(info.create_fn));
