@@ -97,7 +97,18 @@ class Timeline {
   // within `slop` ns.
   Span SpanAt(Lens lens, int track, int64_t ts, int64_t slop) const;
 
-  // Bytes held by the index (changes and pyramids), for the overview and the benchmarks.
+  // Bytes held by the index in memory (changes and pyramids), for the overview and the
+  // benchmarks; Memory() itemizes them. The encoded changes normally live in an unlinked
+  // temporary file, read through a mapping (changes_file; see timeline.cc), not in memory.
+  struct MemoryUse {
+    uint64_t tracks = 0;          // the Track records
+    uint64_t block_tables = 0;    // per track: first time and offset of each block of changes
+    uint64_t pyramids = 0;        // level-of-detail nodes and time buckets
+    uint64_t changes_memory = 0;  // encoded changes held in memory
+    uint64_t changes_file = 0;    // encoded changes in the temporary file (page cache)
+    uint64_t orders = 0;          // sorted track orders and ids
+  };
+  MemoryUse Memory() const;
   uint64_t MemoryBytes() const;
   uint64_t gc_count() const { return gc_count_; }
   int proc_count() const { return static_cast<int>(p_ids_.size()); }
