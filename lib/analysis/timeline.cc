@@ -61,6 +61,13 @@ constexpr size_t kMaxBlockBytes = kBlock * (10 + 5 + 5);
 
 namespace timeline_internal {
 
+// Where a block of changes is: its first change's time (binary searches and pyramid node bounds
+// read it without touching the arena) and the offset of its bytes.
+struct BlockRef {
+  int64_t base;
+  uint64_t off;
+};
+
 // The encoded blocks of every track. They go to an unlinked temporary file ($TMPDIR, else /tmp)
 // through a small write buffer, and are read through a read-only mapping after Seal(): the
 // index then lives in the page cache, which the kernel can reclaim (and re-read) under memory
@@ -153,6 +160,10 @@ class Arena {
   }
   bool on_disk() const { return map_ != nullptr; }
 
+  // The block tables of the goroutine tracks, moved here by Timeline::Finish() in one allocation
+  // (reserved exactly: ChangeStores point into it).
+  std::vector<BlockRef> tables;
+
  private:
   void Flush() {
     const size_t n = size_ - flushed_;
@@ -214,6 +225,7 @@ class Arena {
 namespace {
 
 using timeline_internal::Arena;
+using timeline_internal::BlockRef;
 
 void PutVarint(uint64_t v, uint8_t** p) {
   while (v >= 0x80) {
@@ -245,7 +257,7 @@ class ChangeStore {
  public:
   ChangeStore() : id_(g_next_store_id.fetch_add(1, std::memory_order_relaxed)) {}
   ~ChangeStore() {
-    if (nblocks_ > 1) delete[] many_;
+    if (nblocks_ > 1 && cap_ != 0) delete[] many_;
   }
   ChangeStore(ChangeStore&& o) noexcept
       : id_(o.id_), encoded_(o.encoded_), arena_(o.arena_), nblocks_(o.nblocks_), cap_(o.cap_),
@@ -313,13 +325,19 @@ class ChangeStore {
       }
       tail_.reset();
     }
-    if (nblocks_ > 1 && cap_ > nblocks_) {
-      BlockRef* exact = new BlockRef[nblocks_];
-      std::copy(many_, many_ + nblocks_, exact);
-      delete[] many_;
-      many_ = exact;
-      cap_ = nblocks_;
-    }
+  }
+  // OwnTable(): entries of the block table in its own heap array (0 if inline or moved).
+  size_t OwnTable() const { return nblocks_ > 1 && cap_ != 0 ? nblocks_ : 0; }
+  // MoveTable(): the block table moves to the end of *pool, which has room for it (a
+  // reallocation would leave the pointer dangling).
+  void MoveTable(std::vector<BlockRef>* pool) {
+    if (OwnTable() == 0) return;
+    const size_t at = pool->size();
+    if (pool->capacity() - at < nblocks_) std::abort();
+    pool->insert(pool->end(), many_, many_ + nblocks_);
+    delete[] many_;
+    many_ = pool->data() + at;
+    cap_ = 0;
   }
   uint64_t MemoryBytes() const {
     return (nblocks_ > 1 ? uint64_t{cap_} * sizeof(BlockRef) : 0) +
@@ -327,12 +345,6 @@ class ChangeStore {
   }
 
  private:
-  // Per encoded block: its first change's time (binary searches and pyramid node bounds read it
-  // without touching the arena) and where its bytes are.
-  struct BlockRef {
-    int64_t base;
-    uint64_t off;
-  };
   const BlockRef& BlockAt(size_t b) const { return nblocks_ <= 1 ? one_ : many_[b]; }
   void AddBlock(const BlockRef& r) {
     if (nblocks_ == 0) {
@@ -395,7 +407,7 @@ class ChangeStore {
   uint32_t encoded_ = 0;   // changes in blocks
   Arena* arena_ = nullptr;
   // The block table: one block inline (most goroutines have at most kBlock changes), more in a
-  // heap array of cap_.
+  // heap array of cap_, or (cap_ == 0) in the arena's shared tables.
   uint32_t nblocks_ = 0, cap_ = 0;
   union {
     BlockRef one_{};
@@ -898,11 +910,25 @@ void Timeline::Finish(int64_t last_ts) {
   order(p_tracks_, &p_order_, &p_sorted_ids_);
   order(m_tracks_, &m_order_, &m_sorted_ids_);
   arena_->Serve();
+  // The goroutine tracks move into one array in id order, their block tables into one more.
+  // They were allocated piecemeal while the trace was read, amid the unencoded tails and the id
+  // map freed above; once moved, that part of the heap is all free and goes back to the system
+  // (malloc_trim), where it would otherwise stay resident as fragments.
+  size_t tables = 0;
+  for (const Track& t : g_tracks_) tables += t.changes.OwnTable();
+  arena_->tables.reserve(tables);
+  g_final_.reserve(g_tracks_.size());
+  for (uint32_t i : g_order_) {
+    g_final_.push_back(std::move(g_tracks_[i]));
+    g_final_.back().changes.MoveTable(&arena_->tables);
+  }
+  std::deque<Track>().swap(g_tracks_);
+  std::vector<uint32_t>().swap(g_order_);
 }
 
 int Timeline::TrackCount(Lens lens) const {
   switch (lens) {
-    case Lens::kG: return kLanes + static_cast<int>(g_order_.size());
+    case Lens::kG: return kLanes + static_cast<int>(g_final_.size());
     case Lens::kP: return kLanes + static_cast<int>(p_order_.size());
     case Lens::kM: return kLanes + static_cast<int>(m_order_.size());
   }
@@ -914,7 +940,7 @@ const Timeline::Track* Timeline::Get(Lens lens, int track) const {
   if (track < kLanes) return &lanes_[track];
   const size_t i = static_cast<size_t>(track - kLanes);
   switch (lens) {
-    case Lens::kG: return &g_tracks_[g_order_[i]];
+    case Lens::kG: return &g_final_[i];
     case Lens::kP: return &p_tracks_[p_order_[i]];
     case Lens::kM: return &m_tracks_[m_order_[i]];
   }
@@ -1029,6 +1055,8 @@ Timeline::MemoryUse Timeline::Memory() const {
   };
   add(lanes_);
   add(g_tracks_);
+  add(g_final_);
+  u.block_tables += arena_->tables.capacity() * sizeof(BlockRef);
   add(p_tracks_);
   add(m_tracks_);
   u.changes_memory = arena_->memory_bytes();

@@ -125,6 +125,7 @@ class Timeline {
   std::vector<Track> lanes_;
   // In order of first appearance; a deque: a million goroutines cost no doubling slack or copies.
   std::deque<Track> g_tracks_;
+  std::vector<Track> g_final_;  // after Finish(): g_tracks_ moved here in id order
   std::vector<Track> p_tracks_;
   std::vector<Track> m_tracks_;
   parser::FlatMap<uint32_t> g_index_;  // goroutine → position in g_tracks_ + 1
@@ -132,7 +133,7 @@ class Timeline {
   std::vector<int64_t> p_ids_;         // P of p_tracks_[i] (real Ps only)
   parser::FlatMap<uint64_t> m_of_p_;   // P → thread running it (+1; 0: none)
   // Sorted views built by Finish(): track order by id.
-  std::vector<uint32_t> g_order_, p_order_, m_order_;
+  std::vector<uint32_t> g_order_, p_order_, m_order_;  // (g_order_ only until Finish() ends)
   std::vector<uint64_t> g_sorted_ids_, p_sorted_ids_, m_sorted_ids_;
   int64_t end_ts_ = 0;
   uint64_t gc_count_ = 0;
