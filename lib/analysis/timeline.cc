@@ -7,6 +7,7 @@
 #include "lib/analysis/timeline.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -888,11 +889,6 @@ void Timeline::Finish(int64_t last_ts) {
   seal(g_tracks_);
   seal(p_tracks_);
   seal(m_tracks_);
-  arena_->Seal();
-  for (Track& t : lanes_) t.Build(end_ts_);
-  for (Track& t : g_tracks_) t.Build(end_ts_);
-  for (Track& t : p_tracks_) t.Build(end_ts_);
-  for (Track& t : m_tracks_) t.Build(end_ts_);
   auto order = [](const auto& ts, std::vector<uint32_t>* o,
                   std::vector<uint64_t>* ids) {
     o->resize(ts.size());
@@ -909,11 +905,11 @@ void Timeline::Finish(int64_t last_ts) {
   order(g_tracks_, &g_order_, &g_sorted_ids_);
   order(p_tracks_, &p_order_, &p_sorted_ids_);
   order(m_tracks_, &m_order_, &m_sorted_ids_);
-  arena_->Serve();
   // The goroutine tracks move into one array in id order, their block tables into one more.
   // They were allocated piecemeal while the trace was read, amid the unencoded tails and the id
-  // map freed above; once moved, that part of the heap is all free and goes back to the system
-  // (malloc_trim), where it would otherwise stay resident as fragments.
+  // map freed above; once moved, that part of the heap is all free and goes back to the system,
+  // where it would otherwise stay resident as fragments. Done before the pyramids are built,
+  // which map every page of the index file for a while.
   size_t tables = 0;
   for (const Track& t : g_tracks_) tables += t.changes.OwnTable();
   arena_->tables.reserve(tables);
@@ -924,6 +920,13 @@ void Timeline::Finish(int64_t last_ts) {
   }
   std::deque<Track>().swap(g_tracks_);
   std::vector<uint32_t>().swap(g_order_);
+  malloc_trim(0);
+  arena_->Seal();
+  for (Track& t : lanes_) t.Build(end_ts_);
+  for (Track& t : g_final_) t.Build(end_ts_);
+  for (Track& t : p_tracks_) t.Build(end_ts_);
+  for (Track& t : m_tracks_) t.Build(end_ts_);
+  arena_->Serve();
 }
 
 int Timeline::TrackCount(Lens lens) const {
