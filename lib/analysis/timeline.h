@@ -8,8 +8,9 @@
 //
 // Every track (one per goroutine, P, thread, plus the GC, STW, network, timer and syscall lanes) is
 // a sequence of state changes ("from ts on, the track is in state K, opened by event T with stack
-// S"), stored in varint-encoded blocks of 16 (~6 bytes per change; see timeline.cc); a span is one
-// change up to the next. Above the changes sits a pyramid of 16-ary nodes
+// S"), stored in varint-encoded blocks of 16 (~6 bytes per change; see timeline.cc) that live in
+// an unlinked temporary file read through a mapping (page cache, not the process's own memory);
+// a span is one change up to the next. Above the changes sits a pyramid of 16-ary nodes
 // that store only their dominant state (1 byte per 16 changes): a query walks the pyramid from the
 // top and stops at the first node shorter than the resolution (the time of one pixel), so a
 // response is bounded by the pixels on screen, never by the number of events.
