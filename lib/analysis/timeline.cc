@@ -73,15 +73,15 @@ struct BlockRef {
 // through a small write buffer, and are read through a read-only mapping after Seal(): the
 // index then lives in the page cache, which the kernel can reclaim (and re-read) under memory
 // pressure, instead of in the process's anonymous memory, which it cannot without swap. Pages
-// a query touches are mapped into the process; Touch() drops them again every kReleaseBlocks
-// block reads, so they never add much to the resident set (Finish() reads every block and keeps
+// a query touches are mapped into the process; after a query that brings the reads since the
+// last release to kReleaseBlocks they are dropped again, so they never add much to the resident set (Finish() reads every block and keeps
 // them mapped until it is done). Offsets are global; a block never
 // straddles a kChunk boundary, so the file's bytes can be moved into memory chunks unchanged
 // when the file cannot be written or mapped (then the index is anonymous memory as before).
 class Arena {
  public:
   static constexpr size_t kChunk = size_t{1} << 20;
-  static constexpr uint64_t kReleaseBlocks = 1024;
+  static constexpr uint64_t kReleaseBlocks = 16384;
 
   Arena() {
     const char* dir = getenv("TMPDIR");
@@ -136,12 +136,19 @@ class Arena {
     if (map_ != nullptr) return map_ + off;
     return chunks_[off / kChunk].get() + off % kChunk;
   }
-  // Touch(): one more block read; every kReleaseBlocks of them the mapped pages are dropped from
-  // the resident set (they stay in the page cache; a later read maps them again). Safe while
-  // other threads read: a dropped page of a read-only file mapping faults back in unchanged.
+  // Touch(): one more block read. MaybeRelease(), after a query: once kReleaseBlocks reads have
+  // been made since the last release, the mapped pages are dropped from the resident set (they
+  // stay in the page cache; a later read maps them again). Not within a query: it would fault
+  // its own pages in again. Safe while other threads read: a dropped page of a read-only file
+  // mapping faults back in unchanged.
   void Touch() const {
+    if (map_ != nullptr && serving_) reads_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void MaybeRelease() const {
     if (map_ == nullptr || !serving_) return;
-    if (reads_.fetch_add(1, std::memory_order_relaxed) % kReleaseBlocks == kReleaseBlocks - 1) {
+    uint64_t n = reads_.load(std::memory_order_relaxed);
+    if (n >= kReleaseBlocks &&
+        reads_.compare_exchange_strong(n, 0, std::memory_order_relaxed)) {
       Release();
     }
   }
@@ -1012,6 +1019,7 @@ void Timeline::Query(Lens lens, int first, int n, int64_t t0, int64_t t1, int wi
       t->Walk(levels, i, span, t0, t1, res, end_ts_, &m);
     }
   }
+  arena_->MaybeRelease();
 }
 
 Span Timeline::SpanAt(Lens lens, int track, int64_t ts, int64_t slop) const {
