@@ -9,6 +9,7 @@
 // Safety (STYLE.md 10, local-only by default): ":8080" binds 127.0.0.1; a non-loopback host must
 // be named and gets a warning; a request whose Host header names another host is refused, so a
 // web page cannot reach the server through DNS rebinding.
+#include <malloc.h>
 #include <signal.h>
 
 #include <httplib.h>
@@ -103,6 +104,31 @@ struct Model : analysis::IntervalSink {
   }
 };
 
+// LogMemory(): with TRACETOOL_MEMLOG set, where the memory goes (MiB) at a phase of loading:
+// the heap in use (malloc's count), the resident set, and the timeline index by structure.
+void LogMemory(const char* phase, const Model& m) {
+  static const bool on = getenv("TRACETOOL_MEMLOG") != nullptr;
+  if (!on) return;
+  const struct mallinfo2 mi = mallinfo2();
+  long rss_kib = 0;
+  if (FILE* f = fopen("/proc/self/status", "r")) {
+    char line[256];
+    while (fgets(line, sizeof(line), f) != nullptr) {
+      if (sscanf(line, "VmRSS: %ld", &rss_kib) == 1) break;
+    }
+    fclose(f);
+  }
+  const analysis::Timeline::MemoryUse u = m.timeline.Memory();
+  auto mib = [](uint64_t b) { return static_cast<double>(b) / (1 << 20); };
+  fprintf(stderr,
+          "tracetool: memory %s: heap %.1f, rss %.1f; timeline: tracks %.1f, block tables %.1f, "
+          "pyramids %.1f, changes %.1f in memory + %.1f in the index file, orders %.1f; "
+          "counters %.1f MiB\n",
+          phase, mib(mi.uordblks + mi.hblkhd), static_cast<double>(rss_kib) / 1024, mib(u.tracks),
+          mib(u.block_tables), mib(u.pyramids), mib(u.changes_memory), mib(u.changes_file),
+          mib(u.orders), m.counters ? mib(m.counters->MemoryBytes()) : 0.0);
+}
+
 void StartAnalyses(Model* m, const parser::Reader* r) {
   m->areader = r;
   m->gstats = std::make_unique<analysis::GoroutineStats>(r);
@@ -169,6 +195,7 @@ Status LoadTimeline(const Options& opts, Model* m, bool analyses) {
     }
   }
   if (total > 0xfffff) fprintf(stderr, "\n");
+  LogMemory("read", *m);
   m->timeline.Finish(m->last_ts);
   m->counters->Finish(m->last_ts);
   if (analyses) {
@@ -201,12 +228,29 @@ void LoadAnalyses(std::string path, Model* m) {
         m->progress.store(static_cast<int>(100 * n / total), std::memory_order_relaxed);
       }
     }
-    FinishAnalyses(m, last);
+    LogMemory("analyses read", *m);
+    {
+      // FinishAnalyses() turns the per-goroutine state into summaries, freeing the former as it
+      // allocates the latter. Freed chunks amid the heap stay resident until malloc_trim(), so
+      // without this both would count at the peak: give them back as they come free.
+      std::atomic<bool> stop{false};
+      std::thread trimmer([&stop] {
+        while (!stop.load(std::memory_order_relaxed)) {
+          malloc_trim(0);
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      });
+      FinishAnalyses(m, last);
+      stop.store(true, std::memory_order_relaxed);
+      trimmer.join();
+    }
+    malloc_trim(0);
     return Status();
   };
   Status st = run();
   if (!st.ok()) m->analysis_error = st.message();
   m->analysis_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  LogMemory("analyses done", *m);
   m->ready.store(true, std::memory_order_release);
   fprintf(stderr, "tracetool: analyses %s in %.2f s\n", st.ok() ? "ready" : "failed",
           m->analysis_seconds);
@@ -658,6 +702,10 @@ int ServeHttp(const Options& opts) {
           m->events, m->timeline.TrackCount(Lens::kG) - analysis::Timeline::kLanes,
           m->index_seconds, static_cast<double>(m->timeline.MemoryBytes()) / (1 << 20),
           one_pass ? "" : "; computing the analyses in the background");
+  // Finish() freed the build-time scratch (unencoded tails, id maps) in the middle of the heap:
+  // give those pages back before the analyses allocate theirs.
+  malloc_trim(0);
+  LogMemory("indexed", *m);
   std::thread analyses;
   if (!one_pass) analyses = std::thread(LoadAnalyses, opts.trace, m.get());
 

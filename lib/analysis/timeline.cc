@@ -6,9 +6,17 @@
 // nibble) and how much of the node's time is not idle, in 16ths (high nibble, 0 = under 1/16).
 #include "lib/analysis/timeline.h"
 
+#include <fcntl.h>
+#include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -54,29 +62,170 @@ constexpr size_t kMaxBlockBytes = kBlock * (10 + 5 + 5);
 
 namespace timeline_internal {
 
+// Where a block of changes is: its first change's time (binary searches and pyramid node bounds
+// read it without touching the arena) and the offset of its bytes.
+struct BlockRef {
+  int64_t base;
+  uint64_t off;
+};
+
+// The encoded blocks of every track. They go to an unlinked temporary file ($TMPDIR, else /tmp)
+// through a small write buffer, and are read through a read-only mapping after Seal(): the
+// index then lives in the page cache, which the kernel can reclaim (and re-read) under memory
+// pressure, instead of in the process's anonymous memory, which it cannot without swap. Pages
+// a query touches are mapped into the process; after a query that brings the reads since the
+// last release to kReleaseBlocks they are dropped again, so they never add much to the resident set (Finish() reads every block and keeps
+// them mapped until it is done). Offsets are global; a block never
+// straddles a kChunk boundary, so the file's bytes can be moved into memory chunks unchanged
+// when the file cannot be written or mapped (then the index is anonymous memory as before).
 class Arena {
  public:
-  // Offset of the copy: chunk << 32 | position. Chunks never move.
+  static constexpr size_t kChunk = size_t{1} << 20;
+  static constexpr uint64_t kReleaseBlocks = 16384;
+
+  Arena() {
+    const char* dir = getenv("TMPDIR");
+    if (dir == nullptr || *dir == '\0') dir = "/tmp";
+    fd_ = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd_ >= 0) buf_.reset(new uint8_t[kChunk]);
+  }
+  ~Arena() {
+    if (map_ != nullptr) munmap(map_, mapped_);
+    if (fd_ >= 0) close(fd_);
+  }
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+
   uint64_t Append(const uint8_t* p, size_t n) {
-    if (chunks_.empty() || used_ + n > size_) {
-      size_ = std::min<size_t>(size_t{16} << 20, chunks_.empty() ? size_t{64} << 10 : size_ * 2);
-      // Not value-initialized: pages not yet written are not resident.
-      chunks_.emplace_back(new uint8_t[size_]);
-      used_ = 0;
-      bytes_ += size_;
+    if ((size_ % kChunk) + n > kChunk) size_ += kChunk - size_ % kChunk;  // pad to the next chunk
+    if (fd_ >= 0) {
+      if (size_ - flushed_ + n > kChunk) Flush();
+      if (fd_ >= 0) {
+        // Padding may leave a gap at the start of the buffer: the buffer starts at flushed_.
+        std::memcpy(buf_.get() + (size_ - flushed_), p, n);
+        const uint64_t off = size_;
+        size_ += n;
+        return off;
+      }
     }
-    std::memcpy(chunks_.back().get() + used_, p, n);
-    const uint64_t off = (uint64_t{chunks_.size() - 1} << 32) | used_;
-    used_ += n;
+    const size_t chunk = size_ / kChunk;
+    while (chunks_.size() <= chunk) {
+      // Not value-initialized: pages not yet written are not resident.
+      chunks_.emplace_back(new uint8_t[kChunk]);
+    }
+    std::memcpy(chunks_[chunk].get() + size_ % kChunk, p, n);
+    const uint64_t off = size_;
+    size_ += n;
     return off;
   }
-  const uint8_t* At(uint64_t off) const { return chunks_[off >> 32].get() + (off & 0xffffffffu); }
-  uint64_t bytes() const { return bytes_; }
+  // Seal(): no Append() afterwards; At() works from now on.
+  void Seal() {
+    if (fd_ < 0) return;
+    Flush();
+    if (fd_ < 0 || size_ == 0) return;
+    void* m = mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd_, 0);
+    if (m == MAP_FAILED) {
+      ToMemory();
+      return;
+    }
+    map_ = static_cast<uint8_t*>(m);
+    mapped_ = size_;
+    buf_.reset();
+  }
+  const uint8_t* At(uint64_t off) const {
+    if (map_ != nullptr) return map_ + off;
+    return chunks_[off / kChunk].get() + off % kChunk;
+  }
+  // Touch(): one more block read. MaybeRelease(), after a query: once kReleaseBlocks reads have
+  // been made since the last release, the mapped pages are dropped from the resident set (they
+  // stay in the page cache; a later read maps them again). Not within a query: it would fault
+  // its own pages in again. Safe while other threads read: a dropped page of a read-only file
+  // mapping faults back in unchanged.
+  void Touch() const {
+    if (map_ != nullptr && serving_) reads_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void MaybeRelease() const {
+    if (map_ == nullptr || !serving_) return;
+    uint64_t n = reads_.load(std::memory_order_relaxed);
+    if (n >= kReleaseBlocks &&
+        reads_.compare_exchange_strong(n, 0, std::memory_order_relaxed)) {
+      Release();
+    }
+  }
+  void Release() const {
+    if (map_ != nullptr) madvise(map_, mapped_, MADV_DONTNEED);
+  }
+  // Serve(): building is over (it reads every block once, track by track, which would fault
+  // most pages back in after every release): from now on Touch() releases.
+  void Serve() {
+    Release();
+    serving_ = true;
+  }
+  uint64_t bytes() const { return size_; }
+  // Bytes of the index held in anonymous memory (the rest is the file's).
+  uint64_t memory_bytes() const {
+    return chunks_.size() * kChunk + (buf_ ? kChunk : 0);
+  }
+  bool on_disk() const { return map_ != nullptr; }
+
+  // The block tables of the goroutine tracks, moved here by Timeline::Finish() in one allocation
+  // (reserved exactly: ChangeStores point into it).
+  std::vector<BlockRef> tables;
 
  private:
-  std::vector<std::unique_ptr<uint8_t[]>> chunks_;
-  size_t size_ = 0, used_ = 0;
-  uint64_t bytes_ = 0;
+  void Flush() {
+    const size_t n = size_ - flushed_;
+    size_t done = 0;
+    while (done < n) {
+      const ssize_t w = pwrite(fd_, buf_.get() + done, n - done, static_cast<off_t>(flushed_ + done));
+      if (w <= 0) {
+        if (w < 0 && errno == EINTR) continue;
+        ToMemory();
+        return;
+      }
+      done += static_cast<size_t>(w);
+    }
+    flushed_ = size_;
+  }
+  // ToMemory(): the file failed (full disk, no mmap): move what it and the buffer hold into
+  // memory chunks and go on without it.
+  void ToMemory() {
+    const uint64_t on_file = flushed_;
+    const uint64_t total = size_;
+    for (uint64_t c = 0; c * kChunk < total; ++c) chunks_.emplace_back(new uint8_t[kChunk]);
+    uint64_t off = 0;
+    while (off < on_file) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk - off % kChunk, on_file - off));
+      const ssize_t r = pread(fd_, chunks_[off / kChunk].get() + off % kChunk, want,
+                              static_cast<off_t>(off));
+      if (r <= 0) {
+        if (r < 0 && errno == EINTR) continue;
+        // Cannot read back what was written: nothing sensible is left to do.
+        fprintf(stderr, "tracetool: timeline index file: cannot read it back: %s\n",
+                r < 0 ? strerror(errno) : "short file");
+        std::abort();
+      }
+      off += static_cast<uint64_t>(r);
+    }
+    for (uint64_t o = on_file; o < total;) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk - o % kChunk, total - o));
+      std::memcpy(chunks_[o / kChunk].get() + o % kChunk, buf_.get() + (o - on_file), want);
+      o += want;
+    }
+    close(fd_);
+    fd_ = -1;
+    buf_.reset();
+  }
+
+  int fd_ = -1;
+  std::unique_ptr<uint8_t[]> buf_;  // file mode: bytes [flushed_, size_) not yet written
+  uint64_t flushed_ = 0;
+  uint64_t size_ = 0;
+  uint8_t* map_ = nullptr;
+  size_t mapped_ = 0;
+  std::vector<std::unique_ptr<uint8_t[]>> chunks_;  // memory mode
+  bool serving_ = false;
+  mutable std::atomic<uint64_t> reads_{0};
 };
 
 }  // namespace timeline_internal
@@ -84,6 +233,7 @@ class Arena {
 namespace {
 
 using timeline_internal::Arena;
+using timeline_internal::BlockRef;
 
 void PutVarint(uint64_t v, uint8_t** p) {
   while (v >= 0x80) {
@@ -114,64 +264,116 @@ thread_local DecodeCache t_cache;
 class ChangeStore {
  public:
   ChangeStore() : id_(g_next_store_id.fetch_add(1, std::memory_order_relaxed)) {}
+  ~ChangeStore() {
+    if (nblocks_ > 1 && cap_ != 0) delete[] many_;
+  }
+  ChangeStore(ChangeStore&& o) noexcept
+      : id_(o.id_), encoded_(o.encoded_), arena_(o.arena_), nblocks_(o.nblocks_), cap_(o.cap_),
+        tail_(std::move(o.tail_)) {
+    std::memcpy(static_cast<void*>(&one_), &o.one_, sizeof(one_));  // whichever member is live
+    o.nblocks_ = o.cap_ = o.encoded_ = 0;
+  }
+  ChangeStore(const ChangeStore&) = delete;
+  ChangeStore& operator=(const ChangeStore&) = delete;
+  ChangeStore& operator=(ChangeStore&&) = delete;
 
-  size_t size() const { return encoded_ + tail_.size(); }
+  size_t size() const { return encoded_ + tail_size(); }
   bool empty() const { return size() == 0; }
   Change operator[](size_t i) const {
-    if (i >= encoded_) return tail_[i - encoded_];
+    if (i >= encoded_) return (*tail_)[i - encoded_];
     return Block(i / kBlock)[i % kBlock];
   }
   Change front() const { return (*this)[0]; }
   // TsAt(i): the time of change i; a block's first without decoding.
   int64_t TsAt(size_t i) const {
-    if (i < encoded_ && i % kBlock == 0) return blocks_[i / kBlock].base;
+    if (i < encoded_ && i % kBlock == 0) return BlockAt(i / kBlock).base;
     return (*this)[i].ts();
   }
   // PartitionPoint(pred): the first change whose time fails `pred` (true for a prefix).
   template <typename Pred>
   size_t PartitionPoint(Pred pred) const {
-    size_t lo = 0, hi = blocks_.size();
+    size_t lo = 0, hi = nblocks_;
     while (lo < hi) {
       const size_t mid = lo + (hi - lo) / 2;
-      if (pred(blocks_[mid].base)) {
+      if (pred(BlockAt(mid).base)) {
         lo = mid + 1;
       } else {
         hi = mid;
       }
     }
     size_t i = lo == 0 ? 0 : (lo - 1) * kBlock;
-    const size_t end = lo < blocks_.size() ? lo * kBlock : size();
+    const size_t end = lo < nblocks_ ? lo * kBlock : size();
     while (i < end && pred(TsAt(i))) ++i;
     return i;
   }
 
   // Building: the newest changes are a plain vector.
   void set_arena(Arena* a) { arena_ = a; }
-  Change& back() { return tail_.back(); }
-  size_t tail_size() const { return tail_.size(); }
-  void pop_back() { tail_.pop_back(); }
+  Change& back() { return tail_->back(); }
+  size_t tail_size() const { return tail_ ? tail_->size() : 0; }
+  void pop_back() { tail_->pop_back(); }
   void push_back(const Change& c) {
-    if (tail_.size() == tail_.capacity() && tail_.capacity() >= 8) tail_.reserve(kBlock + kKeep);
-    tail_.push_back(c);
-    if (tail_.size() >= kBlock + kKeep) {
-      Encode(tail_.data(), kBlock);
-      tail_.erase(tail_.begin(), tail_.begin() + kBlock);
+    if (!tail_) tail_ = std::make_unique<std::vector<Change>>();
+    std::vector<Change>& t = *tail_;
+    if (t.size() == t.capacity() && t.capacity() >= 8) t.reserve(kBlock + kKeep);
+    t.push_back(c);
+    if (t.size() >= kBlock + kKeep) {
+      Encode(t.data(), kBlock);
+      t.erase(t.begin(), t.begin() + kBlock);
     }
   }
-  void ShrinkTail() { tail_.shrink_to_fit(); }
+  void ShrinkTail() {
+    if (tail_) tail_->shrink_to_fit();
+  }
   // Seal(): encode the rest; no push_back() afterwards.
   void Seal() {
-    for (size_t i = 0; i < tail_.size(); i += kBlock) {
-      Encode(tail_.data() + i, std::min(kBlock, tail_.size() - i));
+    if (tail_) {
+      for (size_t i = 0; i < tail_->size(); i += kBlock) {
+        Encode(tail_->data() + i, std::min(kBlock, tail_->size() - i));
+      }
+      tail_.reset();
     }
-    std::vector<Change>().swap(tail_);  // (tail_ = {} would keep the capacity)
-    blocks_.shrink_to_fit();
+  }
+  // OwnTable(): entries of the block table in its own heap array (0 if inline or moved).
+  size_t OwnTable() const { return nblocks_ > 1 && cap_ != 0 ? nblocks_ : 0; }
+  // MoveTable(): the block table moves to the end of *pool, which has room for it (a
+  // reallocation would leave the pointer dangling).
+  void MoveTable(std::vector<BlockRef>* pool) {
+    if (OwnTable() == 0) return;
+    const size_t at = pool->size();
+    if (pool->capacity() - at < nblocks_) std::abort();
+    pool->insert(pool->end(), many_, many_ + nblocks_);
+    delete[] many_;
+    many_ = pool->data() + at;
+    cap_ = 0;
   }
   uint64_t MemoryBytes() const {
-    return blocks_.capacity() * sizeof(BlockRef) + tail_.capacity() * sizeof(Change);
+    return (nblocks_ > 1 ? uint64_t{cap_} * sizeof(BlockRef) : 0) +
+           (tail_ ? sizeof(*tail_) + tail_->capacity() * sizeof(Change) : 0);
   }
 
  private:
+  const BlockRef& BlockAt(size_t b) const { return nblocks_ <= 1 ? one_ : many_[b]; }
+  void AddBlock(const BlockRef& r) {
+    if (nblocks_ == 0) {
+      one_ = r;
+    } else {
+      if (nblocks_ == 1 || nblocks_ == cap_) {
+        const uint32_t cap = nblocks_ == 1 ? 4 : cap_ * 2;
+        BlockRef* grown = new BlockRef[cap];
+        if (nblocks_ == 1) {
+          grown[0] = one_;
+        } else {
+          std::copy(many_, many_ + nblocks_, grown);
+          delete[] many_;
+        }
+        many_ = grown;
+        cap_ = cap;
+      }
+      many_[nblocks_] = r;
+    }
+    ++nblocks_;
+  }
   void Encode(const Change* c, size_t n) {
     uint8_t buf[kMaxBlockBytes];
     uint8_t* p = buf;
@@ -184,14 +386,16 @@ class ChangeStore {
       PutVarint(c[i].stack, &p);
       PutVarint(c[i].aux, &p);
     }
-    blocks_.push_back({c[0].ts(), arena_->Append(buf, static_cast<size_t>(p - buf))});
+    AddBlock({c[0].ts(), arena_->Append(buf, static_cast<size_t>(p - buf))});
     encoded_ += static_cast<uint32_t>(n);
   }
   const std::array<Change, kBlock>& Block(size_t b) const {
     DecodeCache& dc = t_cache;
     if (dc.store == id_ && dc.block == b) return dc.c;
-    const uint8_t* p = arena_->At(blocks_[b].off);
-    int64_t ts = blocks_[b].base;
+    arena_->Touch();
+    const BlockRef& ref = BlockAt(b);
+    const uint8_t* p = arena_->At(ref.off);
+    int64_t ts = ref.base;
     const size_t n = std::min(kBlock, encoded_ - b * kBlock);
     for (size_t i = 0; i < n; ++i) {
       const uint64_t v = GetVarint(&p);
@@ -208,17 +412,19 @@ class ChangeStore {
   }
 
   uint32_t id_;            // key of the decode cache
-  uint32_t encoded_ = 0;   // changes in blocks_
+  uint32_t encoded_ = 0;   // changes in blocks
   Arena* arena_ = nullptr;
-  // Per encoded block: its first change's time (binary searches and pyramid node bounds read it
-  // without touching the arena) and where its bytes are.
-  struct BlockRef {
-    int64_t base;
-    uint64_t off;
+  // The block table: one block inline (most goroutines have at most kBlock changes), more in a
+  // heap array of cap_, or (cap_ == 0) in the arena's shared tables.
+  uint32_t nblocks_ = 0, cap_ = 0;
+  union {
+    BlockRef one_{};
+    BlockRef* many_;
   };
-  std::vector<BlockRef> blocks_;
-  std::vector<Change> tail_;
+  std::unique_ptr<std::vector<Change>> tail_;  // unencoded newest changes, while building
 };
+
+static_assert(sizeof(ChangeStore) == 48);
 
 // Merges consecutive spans shorter than one pixel (res ns) into one, keeping time per kind so the
 // merged span shows the dominant kind and how full it is.
@@ -346,8 +552,8 @@ struct Timeline::Track {
     return i + 1 < changes.size() ? changes.TsAt(i + 1) : track_end;
   }
 
+  // Build(): after changes.Seal() and the arena's.
   void Build(int64_t track_end) {
-    changes.Seal();
     pyr.reset();
     const size_t n = changes.size();
     if (n <= kFanout) return;
@@ -683,10 +889,13 @@ void Timeline::OnEvent(const Event& ev) {
 
 void Timeline::Finish(int64_t last_ts) {
   end_ts_ = last_ts;
-  for (Track& t : lanes_) t.Build(end_ts_);
-  for (Track& t : g_tracks_) t.Build(end_ts_);
-  for (Track& t : p_tracks_) t.Build(end_ts_);
-  for (Track& t : m_tracks_) t.Build(end_ts_);
+  auto seal = [](auto& ts) {
+    for (Track& t : ts) t.changes.Seal();
+  };
+  seal(lanes_);
+  seal(g_tracks_);
+  seal(p_tracks_);
+  seal(m_tracks_);
   auto order = [](const auto& ts, std::vector<uint32_t>* o,
                   std::vector<uint64_t>* ids) {
     o->resize(ts.size());
@@ -703,11 +912,33 @@ void Timeline::Finish(int64_t last_ts) {
   order(g_tracks_, &g_order_, &g_sorted_ids_);
   order(p_tracks_, &p_order_, &p_sorted_ids_);
   order(m_tracks_, &m_order_, &m_sorted_ids_);
+  // The goroutine tracks move into one array in id order, their block tables into one more.
+  // They were allocated piecemeal while the trace was read, amid the unencoded tails and the id
+  // map freed above; once moved, that part of the heap is all free and goes back to the system,
+  // where it would otherwise stay resident as fragments. Done before the pyramids are built,
+  // which map every page of the index file for a while.
+  size_t tables = 0;
+  for (const Track& t : g_tracks_) tables += t.changes.OwnTable();
+  arena_->tables.reserve(tables);
+  g_final_.reserve(g_tracks_.size());
+  for (uint32_t i : g_order_) {
+    g_final_.push_back(std::move(g_tracks_[i]));
+    g_final_.back().changes.MoveTable(&arena_->tables);
+  }
+  std::deque<Track>().swap(g_tracks_);
+  std::vector<uint32_t>().swap(g_order_);
+  malloc_trim(0);
+  arena_->Seal();
+  for (Track& t : lanes_) t.Build(end_ts_);
+  for (Track& t : g_final_) t.Build(end_ts_);
+  for (Track& t : p_tracks_) t.Build(end_ts_);
+  for (Track& t : m_tracks_) t.Build(end_ts_);
+  arena_->Serve();
 }
 
 int Timeline::TrackCount(Lens lens) const {
   switch (lens) {
-    case Lens::kG: return kLanes + static_cast<int>(g_order_.size());
+    case Lens::kG: return kLanes + static_cast<int>(g_final_.size());
     case Lens::kP: return kLanes + static_cast<int>(p_order_.size());
     case Lens::kM: return kLanes + static_cast<int>(m_order_.size());
   }
@@ -719,7 +950,7 @@ const Timeline::Track* Timeline::Get(Lens lens, int track) const {
   if (track < kLanes) return &lanes_[track];
   const size_t i = static_cast<size_t>(track - kLanes);
   switch (lens) {
-    case Lens::kG: return &g_tracks_[g_order_[i]];
+    case Lens::kG: return &g_final_[i];
     case Lens::kP: return &p_tracks_[p_order_[i]];
     case Lens::kM: return &m_tracks_[m_order_[i]];
   }
@@ -788,6 +1019,7 @@ void Timeline::Query(Lens lens, int first, int n, int64_t t0, int64_t t1, int wi
       t->Walk(levels, i, span, t0, t1, res, end_ts_, &m);
     }
   }
+  arena_->MaybeRelease();
 }
 
 Span Timeline::SpanAt(Lens lens, int track, int64_t ts, int64_t slop) const {
@@ -820,26 +1052,34 @@ Span Timeline::SpanAt(Lens lens, int track, int64_t ts, int64_t slop) const {
   return s;
 }
 
-uint64_t Timeline::MemoryBytes() const {
-  uint64_t b = 0;
+Timeline::MemoryUse Timeline::Memory() const {
+  MemoryUse u;
   auto add = [&](const auto& ts) {
-    b += ts.size() * sizeof(Track);
+    u.tracks += ts.size() * sizeof(Track);
     for (const Track& t : ts) {
-      b += t.changes.MemoryBytes();
+      u.block_tables += t.changes.MemoryBytes();
       if (!t.pyr) continue;
-      b += sizeof(Track::Pyramid);
-      for (const auto& l : t.pyr->levels) b += l.capacity();
-      for (const auto& l : t.pyr->tlevels) b += l.b.capacity() + sizeof(l);
+      u.pyramids += sizeof(Track::Pyramid);
+      for (const auto& l : t.pyr->levels) u.pyramids += l.capacity();
+      for (const auto& l : t.pyr->tlevels) u.pyramids += l.b.capacity() + sizeof(l);
     }
   };
   add(lanes_);
   add(g_tracks_);
+  add(g_final_);
+  u.block_tables += arena_->tables.capacity() * sizeof(BlockRef);
   add(p_tracks_);
   add(m_tracks_);
-  b += arena_->bytes();
-  b += (g_order_.capacity() + p_order_.capacity() + m_order_.capacity()) * sizeof(uint32_t);
-  b += (g_sorted_ids_.capacity() + p_sorted_ids_.capacity() + m_sorted_ids_.capacity()) * 8;
-  return b;
+  u.changes_memory = arena_->memory_bytes();
+  u.changes_file = arena_->on_disk() ? arena_->bytes() : 0;
+  u.orders = (g_order_.capacity() + p_order_.capacity() + m_order_.capacity()) * sizeof(uint32_t) +
+             (g_sorted_ids_.capacity() + p_sorted_ids_.capacity() + m_sorted_ids_.capacity()) * 8;
+  return u;
+}
+
+uint64_t Timeline::MemoryBytes() const {
+  const MemoryUse u = Memory();
+  return u.tracks + u.block_tables + u.pyramids + u.changes_memory + u.orders;
 }
 
 }  // namespace tracetool::analysis

@@ -8,8 +8,9 @@
 //
 // Every track (one per goroutine, P, thread, plus the GC, STW, network, timer and syscall lanes) is
 // a sequence of state changes ("from ts on, the track is in state K, opened by event T with stack
-// S"), stored in varint-encoded blocks of 16 (~6 bytes per change; see timeline.cc); a span is one
-// change up to the next. Above the changes sits a pyramid of 16-ary nodes
+// S"), stored in varint-encoded blocks of 16 (~6 bytes per change; see timeline.cc) that live in
+// an unlinked temporary file read through a mapping (page cache, not the process's own memory);
+// a span is one change up to the next. Above the changes sits a pyramid of 16-ary nodes
 // that store only their dominant state (1 byte per 16 changes): a query walks the pyramid from the
 // top and stops at the first node shorter than the resolution (the time of one pixel), so a
 // response is bounded by the pixels on screen, never by the number of events.
@@ -97,7 +98,18 @@ class Timeline {
   // within `slop` ns.
   Span SpanAt(Lens lens, int track, int64_t ts, int64_t slop) const;
 
-  // Bytes held by the index (changes and pyramids), for the overview and the benchmarks.
+  // Bytes held by the index in memory (changes and pyramids), for the overview and the
+  // benchmarks; Memory() itemizes them. The encoded changes normally live in an unlinked
+  // temporary file, read through a mapping (changes_file; see timeline.cc), not in memory.
+  struct MemoryUse {
+    uint64_t tracks = 0;          // the Track records
+    uint64_t block_tables = 0;    // per track: first time and offset of each block of changes
+    uint64_t pyramids = 0;        // level-of-detail nodes and time buckets
+    uint64_t changes_memory = 0;  // encoded changes held in memory
+    uint64_t changes_file = 0;    // encoded changes in the temporary file (page cache)
+    uint64_t orders = 0;          // sorted track orders and ids
+  };
+  MemoryUse Memory() const;
   uint64_t MemoryBytes() const;
   uint64_t gc_count() const { return gc_count_; }
   int proc_count() const { return static_cast<int>(p_ids_.size()); }
@@ -114,6 +126,7 @@ class Timeline {
   std::vector<Track> lanes_;
   // In order of first appearance; a deque: a million goroutines cost no doubling slack or copies.
   std::deque<Track> g_tracks_;
+  std::vector<Track> g_final_;  // after Finish(): g_tracks_ moved here in id order
   std::vector<Track> p_tracks_;
   std::vector<Track> m_tracks_;
   parser::FlatMap<uint32_t> g_index_;  // goroutine → position in g_tracks_ + 1
@@ -121,7 +134,7 @@ class Timeline {
   std::vector<int64_t> p_ids_;         // P of p_tracks_[i] (real Ps only)
   parser::FlatMap<uint64_t> m_of_p_;   // P → thread running it (+1; 0: none)
   // Sorted views built by Finish(): track order by id.
-  std::vector<uint32_t> g_order_, p_order_, m_order_;
+  std::vector<uint32_t> g_order_, p_order_, m_order_;  // (g_order_ only until Finish() ends)
   std::vector<uint64_t> g_sorted_ids_, p_sorted_ids_, m_sorted_ids_;
   int64_t end_ts_ = 0;
   uint64_t gc_count_ = 0;

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
+#include <string>
+#include <tuple>
 #include <vector>
 
 namespace tracetool::analysis {
@@ -135,6 +138,74 @@ TEST(TimelineTest, SpanAtFindsDetails) {
   EXPECT_EQ(s.kind, SpanKind::kRunning);
   EXPECT_EQ(s.aux, 7u);  // the goroutine on the P
   EXPECT_EQ(tl.SpanAt(Lens::kG, g, 5, 0).kind, SpanKind::kNone);  // before its creation
+}
+
+
+// Goroutines 100..100+n, goroutine i with 1 + 3·(i mod 40) changes (one block inline, or a table of
+// several), interleaved on 4 Ps so the blocks of every track are spread over the index.
+void BuildMany(int n, Timeline* tl) {
+  for (int p = 0; p < 4; ++p) tl->OnEvent(Ev(EventType::kProcStart, 0, 0, p, 40 + p));
+  int64_t t = 10;
+  for (int i = 0; i < n; ++i) {
+    tl->OnEvent(Ev(EventType::kGoCreate, t++, 1, 0, 100 + i, 3));
+  }
+  for (int round = 0; round < 40; ++round) {
+    for (int i = 0; i < n; ++i) {
+      if (round >= i % 40) continue;
+      const int p = i % 4;
+      tl->OnEvent(Ev(EventType::kGoStart, t, 100 + i, p));
+      tl->OnEvent(Ev(EventType::kGoBlockRecv, t + 5, 100 + i, p, 0, 5));
+      tl->OnEvent(Ev(EventType::kGoUnblock, t + 9, 1, p, 100 + i, 6));
+      t += 11;
+    }
+  }
+  tl->Finish(t);
+}
+
+using Flat = std::vector<std::tuple<int, int64_t, int64_t, int, uint64_t, uint32_t, uint32_t>>;
+Flat Everything(const Timeline& tl) {
+  Flat out;
+  for (Lens lens : {Lens::kG, Lens::kP, Lens::kM}) {
+    for (int width : {100, 100000}) {
+      tl.Query(lens, 0, tl.TrackCount(lens), 0, tl.end_ts(), width, [&](int track, const Span& s) {
+        out.emplace_back(track, s.start, s.end, static_cast<int>(s.kind), s.aux, s.stack, s.count);
+      });
+    }
+  }
+  return out;
+}
+
+// The encoded changes live in a temporary file when one can be made, in memory otherwise: the
+// answers are the same, and many block reads (past the release of mapped pages) stay correct.
+TEST(TimelineTest, IndexFileAndMemoryAgree) {
+  Timeline on_file;
+  BuildMany(1200, &on_file);
+  const char* old = getenv("TMPDIR");
+  const std::string saved = old != nullptr ? old : "";
+  setenv("TMPDIR", "/nonexistent/tracetool-test", 1);
+  Timeline in_memory;
+  BuildMany(1200, &in_memory);
+  if (old != nullptr) {
+    setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    unsetenv("TMPDIR");
+  }
+  EXPECT_GT(on_file.Memory().changes_file, 0u);
+  EXPECT_EQ(on_file.Memory().changes_memory, 0u);
+  EXPECT_EQ(in_memory.Memory().changes_file, 0u);
+  EXPECT_GT(in_memory.Memory().changes_memory, 0u);
+  ASSERT_EQ(on_file.TrackCount(Lens::kG), Timeline::kLanes + 1200);
+  const Flat a = Everything(on_file);
+  EXPECT_GT(a.size(), 1200u);
+  EXPECT_EQ(a, Everything(in_memory));
+  // Exact spans of a goroutine with a table of blocks (G139, i = 39: created, 39 rounds of 3).
+  const int g = on_file.TrackOf(Lens::kG, 139);
+  ASSERT_GE(g, 0);
+  EXPECT_EQ(on_file.Info(Lens::kG, g).changes, 1u + 3 * 39);
+  for (int64_t ts : {int64_t{50}, on_file.end_ts() / 3, on_file.end_ts() / 2}) {
+    const Span x = on_file.SpanAt(Lens::kG, g, ts, 0), y = in_memory.SpanAt(Lens::kG, g, ts, 0);
+    EXPECT_EQ(std::tie(x.start, x.end, x.kind, x.stack), std::tie(y.start, y.end, y.kind, y.stack));
+  }
 }
 
 }  // namespace
