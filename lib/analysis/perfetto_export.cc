@@ -184,7 +184,10 @@ uint64_t PerfettoTraceWriter::GoroutineTrack(uint64_t g, GInfo* info, std::strin
   if (!info->track_written) {
     info->track_written = true;
     std::string name = GoroutineName(g, *info);
-    if (name.empty()) name = "G" + std::to_string(g);
+    if (name.empty()) {  // push_back, not = "G": gcc 12's false -Wrestrict on that assignment
+      name.push_back('G');
+      AppendU(&name, g);
+    }
     // Not in tracks_: a goroutine's track is written once, when its GInfo is first used.
     std::string desc;
     VarintField(&desc, field::kUuid, uuid);
@@ -236,7 +239,7 @@ void PerfettoTraceWriter::Event(int64_t ts, uint64_t track, int type, std::strin
 std::string PerfettoTraceWriter::GoroutineName(uint64_t g, const GInfo& info) const {
   if (!info.named) return "";
   // Appended, not "G" + to_string(g): gcc 12 reports a false -Wrestrict on that operator+.
-  std::string name = "G";
+  std::string name(1, 'G');
   AppendU(&name, g);
   if (info.create_fn != 0) {
     name.push_back(' ');
