@@ -12,7 +12,8 @@ smoke=0
 [[ "${1:-}" == "--smoke" ]] && smoke=1
 GO="${GO:-$(command -v go || echo /usr/lib/go-1.19/bin/go)}"
 
-cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+# BUILD_BENCH explicitly: other scripts configure build-bench/ without the benchmarks.
+cmake -S "$root" -B "$root/build-bench" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRACETOOL_BUILD_BENCH=ON >/dev/null
 cmake --build "$root/build-bench" --target fiber_bench >/dev/null
 
 if (( smoke )); then
