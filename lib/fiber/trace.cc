@@ -1143,6 +1143,7 @@ std::string MetaRecords(uint64_t ticks_start, int64_t ns_start, uint64_t ticks_e
   std::sort(pcs.begin(), pcs.end());
   pcs.erase(std::unique(pcs.begin(), pcs.end()), pcs.end());
   std::unordered_map<uintptr_t, std::vector<SymFrame>> syms = Symbolize(pcs);
+  static constexpr std::string_view kInternalPrefix = "tracetool::fiber::internal::";
 
   // A stack record's frames: each PC expands to its inline frames. Frames of one PC after the
   // first get a PC of their own (depth in bits 48..55, above any user-space address), because
@@ -1154,12 +1155,33 @@ std::string MetaRecords(uint64_t ticks_start, int64_t ns_start, uint64_t ticks_e
     body.clear();
     size_t n = 0;
     std::string frames;
-    for (size_t i = 0; i < npc && n < 1000; i++) {
+    // As Go's traces hide the runtime below its API (goready, ready, casgstatus …), a stack
+    // starts at the first frame outside lib/fiber's internals — Chan::Send, fiber::Go, the
+    // user's code — unless every frame is internal (the scheduler's own events).
+    size_t skip_pcs = 0, skip_depth = 0;
+    {
+      bool found = false;
+      for (size_t i = 0; i < npc && !found; i++) {
+        uintptr_t pc;
+        memcpy(&pc, k.data() + i * sizeof(uintptr_t), sizeof(pc));
+        const std::vector<SymFrame>& fs = syms[pc - 1];
+        for (size_t d = 0; d < fs.size(); d++) {
+          if (fs[d].function.rfind(kInternalPrefix, 0) != 0) {
+            skip_pcs = i;
+            skip_depth = d;
+            found = true;
+            break;
+          }
+        }
+      }
+      if (!found) skip_pcs = skip_depth = 0;
+    }
+    for (size_t i = skip_pcs; i < npc && n < 1000; i++) {
       uintptr_t pc;
       memcpy(&pc, k.data() + i * sizeof(uintptr_t), sizeof(pc));
       pc -= 1;
       const std::vector<SymFrame>& fs = syms[pc];
-      for (size_t d = 0; d < fs.size() && n < 1000; d++, n++) {
+      for (size_t d = i == skip_pcs ? skip_depth : 0; d < fs.size() && n < 1000; d++, n++) {
         const SymFrame& f = fs[d];
         PutUvarint(&frames, pc | (static_cast<uint64_t>(d & 0xff) << 48));
         PutUvarint(&frames, StringIdSlow(f.function, nullptr));

@@ -149,11 +149,12 @@ class Canonicalizer {
         line = "<empty stack>";
       line += " |";
       for (size_t i = 0; i < nvalues; i++) {
-        line += " " + std::to_string(s.value(static_cast<int>(i)));
+        line += ' ';  // Not " " + to_string(): gcc 12 -O3 reports a false -Wrestrict on it.
+        line += std::to_string(s.value(static_cast<int>(i)));
         sums[i] += s.value(static_cast<int>(i));
       }
       if (s.label_size() > 0)
-        line += " labels=" + std::to_string(s.label_size());
+        line.append(" labels=").append(std::to_string(s.label_size()));
       lines.push_back(std::move(line));
     }
     std::sort(lines.begin(), lines.end());
