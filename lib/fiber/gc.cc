@@ -184,11 +184,15 @@ void SetCollector(Collector* c, GcOptions options) {
   s.collector.store(c);
 }
 
-void NoteAlloc(size_t bytes) {
+namespace {
+
+// One body for both NoteAlloc overloads, inlined into each so that the memory profiler's stack
+// skip (ObsAlloc, NoteAlloc) holds for either.
+[[gnu::always_inline]] inline void NoteAllocBody(const void* p, size_t bytes) {
   GcState& s = State();
   const int64_t now = s.heap_alloc.fetch_add(static_cast<int64_t>(bytes)) +
                       static_cast<int64_t>(bytes);
-  internal::ObsAlloc(bytes);
+  internal::ObsAlloc(bytes, p);
   Collector* c = s.collector.load();
   if (c == nullptr) return;
   const auto phase = static_cast<Phase>(s.phase.load());
@@ -203,14 +207,21 @@ void NoteAlloc(size_t bytes) {
   }
 }
 
-void NoteFree(size_t bytes) {
+[[gnu::always_inline]] inline void NoteFreeBody(const void* p, size_t bytes) {
   GcState& s = State();
-  internal::ObsFree(bytes);
+  internal::ObsFree(bytes, p);
   int64_t cur = s.heap_alloc.load();
   while (!s.heap_alloc.compare_exchange_weak(
       cur, std::max<int64_t>(0, cur - static_cast<int64_t>(bytes)))) {
   }
 }
+
+}  // namespace
+
+void NoteAlloc(size_t bytes) { NoteAllocBody(nullptr, bytes); }
+void NoteAlloc(const void* p, size_t bytes) { NoteAllocBody(p, bytes); }
+void NoteFree(size_t bytes) { NoteFreeBody(nullptr, bytes); }
+void NoteFree(const void* p, size_t bytes) { NoteFreeBody(p, bytes); }
 
 void GC() {
   GcState& s = State();

@@ -52,6 +52,11 @@ void SetCollector(Collector* c, GcOptions options = GcOptions());
 // a cycle and, during marking and from a fiber, makes the caller assist. Any thread.
 void NoteAlloc(size_t bytes);
 void NoteFree(size_t bytes);
+// The same with the block's address: a sampled allocation (prof::SetMemProfileRate) that is
+// later freed with its address leaves the heap profile's in-use numbers (inuse_objects,
+// inuse_space), as Go's heap profile does; without addresses only alloc_* are known.
+void NoteAlloc(const void* p, size_t bytes);
+void NoteFree(const void* p, size_t bytes);
 
 // GC() runs a complete cycle that starts after the call, and waits for it (runtime.GC).
 // Fiber only. Without a collector it returns at once.

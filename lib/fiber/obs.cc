@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "lib/fiber/fiber.h"
@@ -122,6 +124,31 @@ StackTable& ThreadTable() {
 StackTable& MemTable() {
   static auto* t = new StackTable();
   return *t;
+}
+// The estimated frees of sampled allocations, by the allocation's stack (Go's heap profile
+// records a sampled object's free against its allocation site).
+StackTable& MemFreeTable() {
+  static auto* t = new StackTable();
+  return *t;
+}
+
+// Sampled allocations made with an address, until they are freed: address -> what the sample
+// added to MemTable. Sharded by address so that NoteFree from many threads rarely contends;
+// `live` lets a free skip the lock while nothing is tracked.
+struct SampledBlock {
+  std::vector<uintptr_t> pcs;
+  double scale = 0;
+  double bytes = 0;  // Already scaled.
+};
+struct SampledShard {
+  std::mutex mu;
+  std::unordered_map<uintptr_t, SampledBlock> blocks;  // Guarded by mu.
+};
+constexpr size_t kSampledShards = 16;
+std::atomic<int64_t> sampled_live{0};
+SampledShard& ShardOf(uintptr_t p) {
+  static auto* shards = new SampledShard[kSampledShards];
+  return shards[(p >> 4) * 0x9E3779B97F4A7C15ull >> 60];
 }
 
 std::mutex ancestors_mu;  // Guards every G::obs_ancestors.
@@ -412,7 +439,7 @@ void ObsGcAssist(int64_t ns) {
   if (ns > 0) Obs().gc_assist_ns.fetch_add(static_cast<uint64_t>(ns), std::memory_order_relaxed);
 }
 
-void ObsAlloc(size_t bytes) {
+void ObsAlloc(size_t bytes, const void* p) {
   ObsState& o = Obs();
   o.alloc_bytes.fetch_add(bytes, std::memory_order_relaxed);
   o.alloc_objects.fetch_add(1, std::memory_order_relaxed);
@@ -429,15 +456,43 @@ void ObsAlloc(size_t bytes) {
       const double scale =
           1 / (1 - std::exp(-static_cast<double>(bytes) / static_cast<double>(rate)));
       MemTable().Add(pcs, n, scale, static_cast<double>(bytes) * scale);
+      if (p != nullptr) {
+        const auto addr = reinterpret_cast<uintptr_t>(p);
+        SampledShard& sh = ShardOf(addr);
+        std::lock_guard<std::mutex> l(sh.mu);
+        auto [it, inserted] = sh.blocks.try_emplace(addr);
+        if (inserted) sampled_live.fetch_add(1, std::memory_order_relaxed);
+        it->second = SampledBlock{std::vector<uintptr_t>(pcs, pcs + n), scale,
+                                  static_cast<double>(bytes) * scale};
+      }
     }
   }
   if (o.debug.allocfreetrace > 0) TraceAllocFree("tracealloc", bytes);
 }
 
-void ObsFree(size_t bytes) {
+void ObsFree(size_t bytes, const void* p) {
   ObsState& o = Obs();
   o.free_bytes.fetch_add(bytes, std::memory_order_relaxed);
   o.free_objects.fetch_add(1, std::memory_order_relaxed);
+  if (p != nullptr && sampled_live.load(std::memory_order_relaxed) > 0) {
+    const auto addr = reinterpret_cast<uintptr_t>(p);
+    SampledShard& sh = ShardOf(addr);
+    SampledBlock b;
+    bool found = false;
+    {
+      std::lock_guard<std::mutex> l(sh.mu);
+      auto it = sh.blocks.find(addr);
+      if (it != sh.blocks.end()) {
+        b = std::move(it->second);
+        sh.blocks.erase(it);
+        found = true;
+      }
+    }
+    if (found) {
+      sampled_live.fetch_sub(1, std::memory_order_relaxed);
+      MemFreeTable().Add(b.pcs.data(), static_cast<int>(b.pcs.size()), b.scale, b.bytes);
+    }
+  }
   if (o.debug.allocfreetrace > 0) TraceAllocFree("tracefree", bytes);
 }
 
@@ -526,7 +581,20 @@ std::vector<StackRecord> MutexProfile() {
   return internal::MutexTable().Read(frac);
 }
 std::vector<StackRecord> ThreadCreateProfile() { return internal::ThreadTable().Read(1); }
-std::vector<StackRecord> MemProfile() { return internal::MemTable().Read(1); }
+std::vector<StackRecord> MemProfile() {
+  std::vector<StackRecord> rows = internal::MemTable().Read(1);
+  const std::vector<StackRecord> frees = internal::MemFreeTable().Read(1);
+  // Both tables are keyed by the allocation stack; frees exist only for sampled allocations.
+  std::map<std::vector<uintptr_t>, const StackRecord*> freed;
+  for (const StackRecord& f : frees) freed.emplace(f.pcs, &f);
+  for (StackRecord& r : rows) {
+    auto it = freed.find(r.pcs);
+    if (it == freed.end()) continue;
+    r.free_count = std::min(r.count, it->second->count);
+    r.free_value = std::min(r.value, it->second->value);
+  }
+  return rows;
+}
 
 // noinline: the skip count assumes CaptureStack is a frame of its own.
 __attribute__((noinline)) int CaptureStack(uintptr_t* pcs, int max, int skip) {

@@ -28,6 +28,10 @@ struct StackRecord {
   std::vector<uintptr_t> pcs;  // Leaf first, return addresses.
   int64_t count = 0;           // Events (block, mutex, threads) or sampled allocations.
   int64_t value = 0;           // Delay ns (block, mutex) or bytes (memory); 0 for threads.
+  // Memory only: of those, the estimated allocations and bytes freed since (NoteFree with the
+  // address); in use = count - free_count, value - free_value.
+  int64_t free_count = 0;
+  int64_t free_value = 0;
 };
 // Cumulative since the process started; profiles of the same stack are merged.
 std::vector<StackRecord> BlockProfile();

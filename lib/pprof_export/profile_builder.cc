@@ -101,6 +101,7 @@ std::string ProfileBuilder::BuildUncompressed() const {
   pt->set_type(intern(period_type_.type));
   pt->set_unit(intern(period_type_.unit));
   p.set_period(period_);
+  if (!default_sample_type_.empty()) p.set_default_sample_type(intern(default_sample_type_));
   for (const std::string& s : strings) p.add_string_table(s);
   std::string out;
   p.SerializeToString(&out);

@@ -41,6 +41,10 @@ class ProfileBuilder {
   // already added are summed.
   void AddSample(std::span<const Frame> leaf_first, std::span<const int64_t> values);
 
+  // SetDefaultSampleType() names the sample type pprof shows by default (profile.proto's
+  // default_sample_type); without it pprof shows the last one.
+  void SetDefaultSampleType(std::string type) { default_sample_type_ = std::move(type); }
+
   // Build() returns the serialized profile, gzip-compressed. May be called more than once.
   std::string Build() const;
   // BuildUncompressed() returns the serialized protobuf bytes.
@@ -64,6 +68,7 @@ class ProfileBuilder {
   std::vector<ValueType> sample_types_;
   ValueType period_type_;
   int64_t period_;
+  std::string default_sample_type_;
   std::vector<std::string> strings_;
   std::unordered_map<std::string, int64_t> string_ids_;
   std::vector<Location> locations_;

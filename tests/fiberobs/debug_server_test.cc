@@ -230,7 +230,11 @@ TEST(DebugServer, EveryEndpoint) {
     Decoded block = Decode(c.Get("/debug/pprof/block")->body);
     EXPECT_EQ(block.sample_types, (std::vector<std::string>{"contentions", "delay"}));
     Decoded heap = Decode(c.Get("/debug/pprof/heap")->body);
-    EXPECT_EQ(heap.sample_types, (std::vector<std::string>{"alloc_objects", "alloc_space"}));
+    EXPECT_EQ(heap.sample_types, (std::vector<std::string>{"alloc_objects", "alloc_space",
+                                                           "inuse_objects", "inuse_space"}));
+    EXPECT_EQ(heap.p.default_sample_type(), 0) << "heap: pprof's default, inuse_space";
+    Decoded allocs = Decode(c.Get("/debug/pprof/allocs")->body);
+    EXPECT_EQ(allocs.p.string_table(allocs.p.default_sample_type()), "alloc_space");
 
     auto m = c.Get("/debug/fiber/metrics");
     ASSERT_TRUE(m);

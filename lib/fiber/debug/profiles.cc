@@ -121,11 +121,15 @@ std::string GoroutineText(int debug) {
   return out;
 }
 
-std::string HeapProfile() {
-  ProfileBuilder b({{"alloc_objects", "count"}, {"alloc_space", "bytes"}}, {"space", "bytes"},
-                   std::max<int64_t>(1, prof::MemProfileRate()));
+std::string HeapProfile(bool allocs) {
+  ProfileBuilder b({{"alloc_objects", "count"},
+                    {"alloc_space", "bytes"},
+                    {"inuse_objects", "count"},
+                    {"inuse_space", "bytes"}},
+                   {"space", "bytes"}, std::max<int64_t>(1, prof::MemProfileRate()));
+  if (allocs) b.SetDefaultSampleType("alloc_space");
   return Build(&b, prof::MemProfile(), [](const prof::StackRecord& r) {
-    return std::vector<int64_t>{r.count, r.value};
+    return std::vector<int64_t>{r.count, r.value, r.count - r.free_count, r.value - r.free_value};
   });
 }
 

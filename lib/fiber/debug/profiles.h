@@ -18,9 +18,11 @@ namespace tracetool::fiber::debug {
 std::string GoroutineProfile();
 std::string GoroutineText(int debug);
 
-// heap / allocs: sampled NoteAlloc calls (alloc_objects, alloc_space; see README for why there
-// is no inuse_* yet). block / mutex: contentions and delay. threadcreate: Ms.
-std::string HeapProfile();
+// heap / allocs: sampled NoteAlloc calls as Go's heap profile: alloc_objects, alloc_space,
+// inuse_objects, inuse_space (in use = sampled allocations not yet freed through NoteFree with
+// their address); `allocs` shows alloc_space by default, `heap` inuse_space (pprof's default, the
+// last type). block / mutex: contentions and delay. threadcreate: Ms.
+std::string HeapProfile(bool allocs = false);
 std::string BlockProfilePprof();
 std::string MutexProfilePprof();
 std::string ThreadCreateProfile();

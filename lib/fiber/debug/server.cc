@@ -35,8 +35,8 @@ constexpr ProfileInfo kProfiles[] = {
               "Off until prof::SetBlockProfileRate()."},
     {"goroutine", "Stack traces of all current fibers. Use debug=2 as a query parameter to "
                   "export in the same format as an unrecovered panic."},
-    {"heap", "A sampling of NoteAlloc() calls (allocation counts and bytes; see README for "
-             "in-use data)."},
+    {"heap", "A sampling of memory allocations noted by NoteAlloc(); in-use numbers count those "
+             "not yet freed through NoteFree(ptr, bytes)."},
     {"mutex", "Stack traces of holders of contended fiber mutexes. Off until "
               "prof::SetMutexProfileFraction()."},
     {"profile", "CPU profile. You can specify the duration in the seconds GET parameter. After "
@@ -274,7 +274,7 @@ void Server::Impl::Routes() {
     std::vector<prof::StackRecord> rows;
     std::string proto;
     if (name == "heap" || name == "allocs") {
-      if (dbg == 0) return ServeProto(res, name, HeapProfile());
+      if (dbg == 0) return ServeProto(res, name, HeapProfile(name == "allocs"));
       rows = prof::MemProfile();
     } else if (name == "block") {
       if (dbg == 0) return ServeProto(res, name, BlockProfilePprof());

@@ -157,8 +157,9 @@ struct GcCycleInfo {
 void ObsGcCycle(const GcCycleInfo& c);
 void ObsGcAssist(int64_t ns);
 // NoteAlloc / NoteFree: counters, memory profile sampling and GODEBUG=allocfreetrace.
-void ObsAlloc(size_t bytes);
-void ObsFree(size_t bytes);
+// p: the block's address, or null when the caller did not give it (no in-use accounting).
+void ObsAlloc(size_t bytes, const void* p);
+void ObsFree(size_t bytes, const void* p);
 
 // ---- Snapshots (scheduler.cc fills them; schedtrace.cc formats them) ----
 
