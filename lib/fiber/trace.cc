@@ -1569,21 +1569,25 @@ int DumpOnFiber(const Writer& w, std::string* message) {
   return rc;
 }
 
-int FileWriter(const std::string& path, const void* data, size_t size) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno;
+// WriteAll() writes every byte to fd (retrying short writes and EINTR): 0 or the errno.
+int WriteAll(int fd, const void* data, size_t size) {
   const char* p = static_cast<const char*>(data);
-  int rc = 0;
   while (size > 0) {
     const ssize_t n = write(fd, p, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      rc = errno;
-      break;
+      return errno;
     }
     p += n;
     size -= static_cast<size_t>(n);
   }
+  return 0;
+}
+
+int FileWriter(const std::string& path, const void* data, size_t size) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  int rc = WriteAll(fd, data, size);
   if (close(fd) != 0 && rc == 0) rc = errno;
   return rc;
 }
@@ -1756,19 +1760,7 @@ int Start(Writer w) {
 }
 
 int StartFd(int fd) {
-  return Start([fd](const void* data, size_t size) -> int {
-    const char* p = static_cast<const char*>(data);
-    while (size > 0) {
-      const ssize_t n = write(fd, p, size);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return errno;
-      }
-      p += n;
-      size -= static_cast<size_t>(n);
-    }
-    return 0;
-  });
+  return Start([fd](const void* data, size_t size) { return internal::WriteAll(fd, data, size); });
 }
 
 int StartFile(const std::string& path) {
@@ -1779,18 +1771,8 @@ int StartFile(const std::string& path) {
     ~Closer() { close(fd); }
   };
   std::shared_ptr<Closer> closer(new Closer{fd});
-  const int rc = Start([closer](const void* data, size_t size) -> int {
-    const char* p = static_cast<const char*>(data);
-    while (size > 0) {
-      const ssize_t n = write(closer->fd, p, size);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return errno;
-      }
-      p += n;
-      size -= static_cast<size_t>(n);
-    }
-    return 0;
+  const int rc = Start([closer](const void* data, size_t size) {
+    return internal::WriteAll(closer->fd, data, size);
   });
   return rc;  // On failure the writer, and with it the fd, is already gone.
 }
