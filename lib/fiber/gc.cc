@@ -140,9 +140,12 @@ void BgCycle(Collector* c) {
   }
   info.t_end = internal::Nanotime();
   internal::ObsGcCycle(info);
-  s.phase.store(static_cast<uint32_t>(Phase::kOff));
   if (internal::TraceOn()) internal::TraceHeap(s.heap_alloc.load(), 0);
+  // The phase and the cycle count change together under done_mu: GC() must never see the phase
+  // off with the count not yet raised (it would start a new cycle and then take this one's
+  // increment for its own, returning while its cycle still runs).
   s.done_mu.Lock();
+  s.phase.store(static_cast<uint32_t>(Phase::kOff));
   s.cycles.fetch_add(1);
   s.done_cv.Broadcast();
   s.done_mu.Unlock();
@@ -227,15 +230,15 @@ void GC() {
   GcState& s = State();
   if (s.collector.load() == nullptr) return;
   internal::TraceBlockAsScope as_block(format::EventType::kGoBlock);  // Go's GC() wait: GoBlock.
-  // Wait out a cycle already in progress: it started before this call.
+  // Wait out a cycle already in progress: it started before this call. Then the next cycle to
+  // finish is one that started after the wait: ours, or, if TryStart loses the race, the one
+  // that won it (cycles never overlap, and a finishing cycle turns the phase off and counts
+  // itself in one step under done_mu).
   s.done_mu.Lock();
   while (static_cast<Phase>(s.phase.load()) != Phase::kOff) s.done_cv.Wait();
-  s.done_mu.Unlock();
   const uint64_t before = s.cycles.load();
-  // If TryStart fails, someone started a cycle after our wait above: that one counts too.
   s.forced.store(true);
   if (!TryStart()) s.forced.store(false);
-  s.done_mu.Lock();
   while (s.cycles.load() <= before) s.done_cv.Wait();
   s.done_mu.Unlock();
 }
