@@ -7,7 +7,8 @@ utilization) at five of those window sizes must be equal. Floats are compared ex
 do the same IEEE double arithmetic in the same order. One exception: a sample window is
 (int64)exp(...) (spec §8.2), and Go's math.Exp/math.Log (amd64 assembly) and glibc's may round the
 last bit differently, so a window may come out 1 ns apart (seen on the last one: xMax vs xMax-1).
-Such a point must still be within 1 ns and its MMU within 1e-9 (relative) of Go's.
+Such a point must still be within 1 ns, and its MMU within 2/window of Go's (one more or less
+nanosecond changes a window's utilization by at most 1/window).
 
 usage: mmu_oracle.py TRACETOOL GOROOT TRACE
 """
@@ -23,9 +24,9 @@ FLAG_SETS = ["stw|background|assist", "perProc|stw|background|assist",
 
 
 def same_point(g, o):
-    """Equal, or the libm last-bit case: windows 1 ns apart and MMUs within 1e-9 relative."""
+    """Equal, or the libm last-bit case: windows 1 ns apart and MMUs within 2/window."""
     (gw, gm), (ow, om) = g, o
-    return g == o or (abs(gw - ow) <= 1 and abs(gm - om) <= 1e-9 * max(abs(gm), 1e-300))
+    return g == o or (abs(gw - ow) <= 1 and min(gw, ow) > 0 and abs(gm - om) <= 2 / min(gw, ow))
 
 
 def main():
