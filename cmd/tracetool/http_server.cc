@@ -21,8 +21,10 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -32,6 +34,7 @@
 
 #include "cmd/tracetool/commands.h"
 #include "cmd/tracetool/http_assets.h"
+#include "cmd/tracetool/http_goroutines.h"
 #include "lib/analysis/annotations.h"
 #include "lib/analysis/blocking_profile.h"
 #include "lib/analysis/counters.h"
@@ -74,7 +77,19 @@ struct Model : analysis::IntervalSink {
   // Pass 2, read-only once `ready` is set.
   std::unique_ptr<parser::Reader> areader_owned;
   const parser::Reader* areader = nullptr;
+  // The goroutine analysis lives only while loading: the pages read `digest`, and a group's page
+  // is computed on request from the trace file (GroupDetailJson). A trace from stdin cannot be
+  // read again, so there `gstats` keeps every goroutine's summary (`full_gstats`).
   std::unique_ptr<analysis::GoroutineStats> gstats;
+  GoroutineDigest digest;
+  bool full_gstats = false;
+  std::string path;
+  // The last few group pages (at most kDetailCacheEntries, kDetailCacheBytes); `detail_mu` also
+  // serialises the re-reads, so at most one is in memory at a time.
+  static constexpr size_t kDetailCacheEntries = 8;
+  static constexpr size_t kDetailCacheBytes = 64 << 20;
+  std::mutex detail_mu;
+  std::list<std::pair<std::string, std::string>> detail_cache;  // most recent first
   std::unique_ptr<analysis::Annotations> ann;
   std::unique_ptr<analysis::MutatorUtilization> mu;
   std::unique_ptr<analysis::MMUCurve> mmu;
@@ -93,7 +108,8 @@ struct Model : analysis::IntervalSink {
   }
   // The goroutine's start function ("" if unknown or the analyses are not ready yet).
   std::string_view GoName(uint64_t g) const {
-    if (!ready.load(std::memory_order_acquire) || !gstats) return {};
+    if (!ready.load(std::memory_order_acquire) || !analysis_error.empty()) return {};
+    if (!full_gstats) return digest.Name(g);
     const auto& gs = gstats->goroutines();
     auto it = std::lower_bound(gs.begin(), gs.end(), g,
                                [](const analysis::GoroutineSummary& s, uint64_t v) {
@@ -123,15 +139,17 @@ void LogMemory(const char* phase, const Model& m) {
   fprintf(stderr,
           "tracetool: memory %s: heap %.1f, rss %.1f; timeline: tracks %.1f, block tables %.1f, "
           "pyramids %.1f, changes %.1f in memory + %.1f in the index file, orders %.1f; "
-          "counters %.1f MiB\n",
+          "counters %.1f, goroutine digest %.1f MiB\n",
           phase, mib(mi.uordblks + mi.hblkhd), static_cast<double>(rss_kib) / 1024, mib(u.tracks),
           mib(u.block_tables), mib(u.pyramids), mib(u.changes_memory), mib(u.changes_file),
-          mib(u.orders), m.counters ? mib(m.counters->MemoryBytes()) : 0.0);
+          mib(u.orders), m.counters ? mib(m.counters->MemoryBytes()) : 0.0,
+          mib(m.digest.MemoryBytes()));
 }
 
 void StartAnalyses(Model* m, const parser::Reader* r) {
   m->areader = r;
   m->gstats = std::make_unique<analysis::GoroutineStats>(r);
+  if (!m->full_gstats) m->digest.Attach(m->gstats.get());
   m->ann = std::make_unique<analysis::Annotations>(r);
   m->mu = std::make_unique<analysis::MutatorUtilization>(
       analysis::UtilFlags::kSTW | analysis::UtilFlags::kBackground | analysis::UtilFlags::kAssist);
@@ -154,11 +172,17 @@ void AnalysesOnEvent(Model* m, const parser::Event& ev) {
 void FinishAnalyses(Model* m, int64_t last_ts) {
   m->gstats->Finish();
   m->ann->Finish(*m->gstats, last_ts);
+  if (!m->full_gstats) {
+    m->digest.Finish(*m->gstats, last_ts);
+    m->gstats.reset();
+  }
   if (m->mmu_ok) {
     m->mu->Finish(last_ts);
     m->mmu = std::make_unique<analysis::MMUCurve>(m->mu->series());
   }
-  m->groups = analysis::GroupsJson(analysis::GroupGoroutines(m->gstats->goroutines()));
+  m->groups = analysis::GroupsJson(m->full_gstats
+                                        ? analysis::GroupGoroutines(m->gstats->goroutines())
+                                        : m->digest.groups());
   m->schedlat_json = analysis::SchedLatencyJson(*m->schedlat);
 }
 
@@ -498,11 +522,19 @@ std::string FindJson(const Model& m, const httplib::Request& req) {
   }
   // Function names come from the goroutine analysis: until it is ready, ids only.
   const bool names = m.ready.load(std::memory_order_acquire) && m.analysis_error.empty();
-  for (const auto& g : names ? m.gstats->goroutines()
-                             : std::vector<analysis::GoroutineSummary>()) {
-    if (hits.size() >= 100) break;
-    if (g.name.find(q) == std::string::npos) continue;
-    hits.push_back({{"g", g.id}, {"name", g.name}, {"track", m.timeline.TrackOf(Lens::kG, g.id)}});
+  auto consider = [&](uint64_t g, std::string_view name) {
+    if (hits.size() >= 100) return false;
+    if (name.find(q) != std::string_view::npos) {
+      hits.push_back({{"g", g}, {"name", name}, {"track", m.timeline.TrackOf(Lens::kG, g)}});
+    }
+    return true;
+  };
+  if (names && m.full_gstats) {
+    for (const auto& g : m.gstats->goroutines()) {
+      if (!consider(g.id, g.name)) break;
+    }
+  } else if (names) {
+    m.digest.ForEach(consider);
   }
   return json{{"hits", hits}, {"names_searched", names}}.dump();
 }
@@ -636,6 +668,33 @@ void SetJson(const httplib::Request& req, httplib::Response& res, std::string bo
   res.set_header("Vary", "Accept-Encoding");
 }
 
+// /api/goroutines?group=: computed from the trace file on request (GoroutineDigest), cached.
+std::string GroupPage(Model* m, const std::string& group, const std::string& key) {
+  const std::vector<uint64_t> ids = m->digest.Select(key);
+  if (ids.empty()) throw BadRequest{"parameter group: no goroutine group " + group};
+  std::lock_guard<std::mutex> lock(m->detail_mu);
+  for (auto it = m->detail_cache.begin(); it != m->detail_cache.end(); ++it) {
+    if (it->first == key) {
+      m->detail_cache.splice(m->detail_cache.begin(), m->detail_cache, it);
+      return it->second;
+    }
+  }
+  std::string out;
+  Status st = GroupDetailJson(m->path, ids, m->digest.with_regions(), &out);
+  if (!st.ok()) throw BadRequest{"reading " + m->path + " again: " + st.message()};
+  m->detail_cache.emplace_front(key, out);
+  size_t bytes = 0, n = 0;
+  for (auto it = m->detail_cache.begin(); it != m->detail_cache.end();) {
+    bytes += it->second.size();
+    if (++n > Model::kDetailCacheEntries || (n > 1 && bytes > Model::kDetailCacheBytes)) {
+      it = m->detail_cache.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
 const char* ContentType(std::string_view path) {
   auto ends = [&](std::string_view s) {
     return path.size() >= s.size() && path.substr(path.size() - s.size()) == s;
@@ -691,6 +750,8 @@ int ServeHttp(const Options& opts) {
 
   auto m = std::make_unique<Model>();
   const bool one_pass = opts.trace == "-";  // stdin cannot be read twice
+  m->full_gstats = opts.trace == "-";
+  m->path = opts.trace;
   Status st = LoadTimeline(opts, m.get(), one_pass);
   if (!st.ok()) {
     fprintf(stderr, "tracetool: %s: %s\n", m->name.c_str(), st.message().c_str());
@@ -779,9 +840,13 @@ int ServeHttp(const Options& opts) {
     NeedAnalyses(model);
     if (!req.has_param("group")) return model.groups;
     const std::string group = req.get_param_value("group");
-    auto gs = analysis::SelectGroup(model.gstats->goroutines(), group == "all" ? "" : group);
-    if (gs.empty()) throw BadRequest{"parameter group: no goroutine group " + group};
-    return analysis::GoroutinesJson(gs);
+    const std::string key = group == "all" ? "" : group;
+    if (model.full_gstats) {
+      auto gs = analysis::SelectGroup(model.gstats->goroutines(), key);
+      if (gs.empty()) throw BadRequest{"parameter group: no goroutine group " + group};
+      return analysis::GoroutinesJson(gs);
+    }
+    return GroupPage(m.get(), group, key);
   });
   api("/api/profile", [&](const httplib::Request& req) {
     return ProfileJson(model, ModeParam(req));
