@@ -106,8 +106,10 @@ size_t GoroutineDigest::MemoryBytes() const {
   return n;
 }
 
-Status GroupDetailJson(const std::string& path, const std::vector<uint64_t>& ids,
-                       const std::vector<uint64_t>& with_regions, std::string* out) {
+namespace {
+
+Status GroupDetail(const std::string& path, const std::vector<uint64_t>& ids,
+                   const std::vector<uint64_t>& with_regions, std::string* out) {
   std::unique_ptr<parser::Input> input;
   TT_RETURN_IF_ERROR(parser::Input::Open(path, &input));
   std::unique_ptr<parser::Reader> reader;
@@ -131,6 +133,15 @@ Status GroupDetailJson(const std::string& path, const std::vector<uint64_t>& ids
   }
   *out = analysis::GoroutinesJson(gs);
   return Status();
+}
+
+}  // namespace
+
+Status GroupDetailJson(const std::string& path, const std::vector<uint64_t>& ids,
+                       const std::vector<uint64_t>& with_regions, std::string* out) {
+  Status st = GroupDetail(path, ids, with_regions, out);
+  if (st.ok()) return st;
+  return Status(st.tag(), path + ": " + st.message());
 }
 
 }  // namespace tracetool::cli

@@ -126,21 +126,24 @@ void LogMemory(const char* phase, const Model& m) {
   static const bool on = getenv("TRACETOOL_MEMLOG") != nullptr;
   if (!on) return;
   const struct mallinfo2 mi = mallinfo2();
-  long rss_kib = 0;
+  long rss_kib = 0, anon_kib = 0, file_kib = 0;
   if (FILE* f = fopen("/proc/self/status", "r")) {
     char line[256];
     while (fgets(line, sizeof(line), f) != nullptr) {
-      if (sscanf(line, "VmRSS: %ld", &rss_kib) == 1) break;
+      if (sscanf(line, "VmRSS: %ld", &rss_kib) == 1) continue;
+      if (sscanf(line, "RssAnon: %ld", &anon_kib) == 1) continue;
+      if (sscanf(line, "RssFile: %ld", &file_kib) == 1) break;
     }
     fclose(f);
   }
   const analysis::Timeline::MemoryUse u = m.timeline.Memory();
   auto mib = [](uint64_t b) { return static_cast<double>(b) / (1 << 20); };
   fprintf(stderr,
-          "tracetool: memory %s: heap %.1f, rss %.1f; timeline: tracks %.1f, block tables %.1f, "
+          "tracetool: memory %s: heap %.1f, rss %.1f (anon %.1f, file %.1f); timeline: tracks %.1f, block tables %.1f, "
           "pyramids %.1f, changes %.1f in memory + %.1f in the index file, orders %.1f; "
           "counters %.1f, goroutine digest %.1f MiB\n",
-          phase, mib(mi.uordblks + mi.hblkhd), static_cast<double>(rss_kib) / 1024, mib(u.tracks),
+          phase, mib(mi.uordblks + mi.hblkhd), static_cast<double>(rss_kib) / 1024,
+          static_cast<double>(anon_kib) / 1024, static_cast<double>(file_kib) / 1024, mib(u.tracks),
           mib(u.block_tables), mib(u.pyramids), mib(u.changes_memory), mib(u.changes_file),
           mib(u.orders), m.counters ? mib(m.counters->MemoryBytes()) : 0.0,
           mib(m.digest.MemoryBytes()));
@@ -220,7 +223,7 @@ Status LoadTimeline(const Options& opts, Model* m, bool analyses) {
   }
   if (total > 0xfffff) fprintf(stderr, "\n");
   LogMemory("read", *m);
-  m->timeline.Finish(m->last_ts);
+  m->timeline.Finish(m->last_ts, [m](const char* phase) { LogMemory(phase, *m); });
   m->counters->Finish(m->last_ts);
   if (analyses) {
     FinishAnalyses(m, m->last_ts);
@@ -326,6 +329,10 @@ std::string OverviewJson(const Model& m) {
 // ---- request parameters: anything malformed is a 400 with a message ----
 
 struct BadRequest {
+  std::string message;
+};
+// A failure of the server, not of the request (the trace file went away): 500 with a message.
+struct ServerError {
   std::string message;
 };
 // Thrown by handlers that need pass 2 before it finished: answered 200 {"computing": true, ...} so
@@ -681,7 +688,7 @@ std::string GroupPage(Model* m, const std::string& group, const std::string& key
   }
   std::string out;
   Status st = GroupDetailJson(m->path, ids, m->digest.with_regions(), &out);
-  if (!st.ok()) throw BadRequest{"reading " + m->path + " again: " + st.message()};
+  if (!st.ok()) throw ServerError{"reading the trace again for the group's page: " + st.message()};
   m->detail_cache.emplace_front(key, out);
   size_t bytes = 0, n = 0;
   for (auto it = m->detail_cache.begin(); it != m->detail_cache.end();) {
@@ -821,6 +828,9 @@ int ServeHttp(const Options& opts) {
         res.set_header("Server-Timing", timing);
       } catch (const BadRequest& e) {
         res.status = 400;
+        res.set_content("tracetool: " + e.message + "\n", "text/plain");
+      } catch (const ServerError& e) {
+        res.status = 500;
         res.set_content("tracetool: " + e.message + "\n", "text/plain");
       } catch (const NotReady&) {
         res.set_content(json{{"computing", true},

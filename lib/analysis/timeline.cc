@@ -82,6 +82,7 @@ class Arena {
  public:
   static constexpr size_t kChunk = size_t{1} << 20;
   static constexpr uint64_t kReleaseBlocks = 16384;
+  static constexpr uint64_t kBuildReleaseBlocks = 1024;
 
   Arena() {
     const char* dir = getenv("TMPDIR");
@@ -131,6 +132,8 @@ class Arena {
     map_ = static_cast<uint8_t*>(m);
     mapped_ = size_;
     buf_.reset();
+    // No fault-around while building (see Touch()); Serve() turns it back on for the queries.
+    madvise(map_, mapped_, MADV_RANDOM);
   }
   const uint8_t* At(uint64_t off) const {
     if (map_ != nullptr) return map_ + off;
@@ -141,11 +144,23 @@ class Arena {
   // stay in the page cache; a later read maps them again). Not within a query: it would fault
   // its own pages in again. Safe while other threads read: a dropped page of a read-only file
   // mapping faults back in unchanged.
+  //
+  // While building (one thread, before Serve()), Touch() itself releases every kBuildReleaseBlocks
+  // reads: one big track's pyramid reads blocks from all over the file, and with the kernel's
+  // fault-around each read maps up to 64 KiB, so releasing between tracks left the whole index
+  // file resident at the end of the build (the peak of loading). Block() copies what it decodes,
+  // so no pointer into the mapping outlives a Touch(). The mapping is MADV_RANDOM meanwhile:
+  // with fault-around, 1024 reads spread over the file could map all of it again.
   void Touch() const {
-    if (map_ != nullptr && serving_) reads_.fetch_add(1, std::memory_order_relaxed);
+    if (map_ == nullptr) return;
+    const uint64_t n = reads_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (!serving_ && n >= kBuildReleaseBlocks) {
+      reads_.store(0, std::memory_order_relaxed);
+      Release();
+    }
   }
   void MaybeRelease() const {
-    if (map_ == nullptr || !serving_) return;
+    if (map_ == nullptr) return;
     uint64_t n = reads_.load(std::memory_order_relaxed);
     if (n >= kReleaseBlocks &&
         reads_.compare_exchange_strong(n, 0, std::memory_order_relaxed)) {
@@ -155,10 +170,12 @@ class Arena {
   void Release() const {
     if (map_ != nullptr) madvise(map_, mapped_, MADV_DONTNEED);
   }
-  // Serve(): building is over (it reads every block once, track by track, which would fault
-  // most pages back in after every release): from now on Touch() releases.
+  // Serve(): building is over; what it left mapped is dropped. From now on Touch() only counts
+  // and MaybeRelease() releases, after a query.
   void Serve() {
+    if (map_ != nullptr) madvise(map_, mapped_, MADV_NORMAL);
     Release();
+    reads_.store(0, std::memory_order_relaxed);
     serving_ = true;
   }
   uint64_t bytes() const { return size_; }
@@ -887,7 +904,10 @@ void Timeline::OnEvent(const Event& ev) {
   }
 }
 
-void Timeline::Finish(int64_t last_ts) {
+void Timeline::Finish(int64_t last_ts, const std::function<void(const char* phase)>& on_phase) {
+  auto phase = [&](const char* name) {
+    if (on_phase) on_phase(name);
+  };
   end_ts_ = last_ts;
   auto seal = [](auto& ts) {
     for (Track& t : ts) t.changes.Seal();
@@ -928,11 +948,15 @@ void Timeline::Finish(int64_t last_ts) {
   std::deque<Track>().swap(g_tracks_);
   std::vector<uint32_t>().swap(g_order_);
   malloc_trim(0);
+  phase("timeline tracks moved");
   arena_->Seal();
+  // Building reads every block once, track by track; the pages it maps are dropped as it goes
+  // (Arena::Touch), else the whole index file would count in the resident set at once.
   for (Track& t : lanes_) t.Build(end_ts_);
   for (Track& t : g_final_) t.Build(end_ts_);
   for (Track& t : p_tracks_) t.Build(end_ts_);
   for (Track& t : m_tracks_) t.Build(end_ts_);
+  phase("timeline pyramids built");
   arena_->Serve();
 }
 
