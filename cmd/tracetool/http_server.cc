@@ -675,21 +675,70 @@ void SetJson(const httplib::Request& req, httplib::Response& res, std::string bo
   res.set_header("Vary", "Accept-Encoding");
 }
 
-// /api/goroutines?group=: computed from the trace file on request (GoroutineDigest), cached.
-std::string GroupPage(Model* m, const std::string& group, const std::string& key) {
-  const std::vector<uint64_t> ids = m->digest.Select(key);
+// /api/goroutines?group=G[&first=F&count=N | &id=ID]: the goroutines of a group, N (default
+// 1000) at a time from the F-th in id order, or just goroutine ID. Computed from the trace file
+// on request (GoroutineDigest) and cached; memory follows N, not the group's size (a group of the
+// 120 MB benchmark trace has a million goroutines). "total" and "first" say where the page is.
+constexpr int64_t kGroupPageDefault = 1000;
+
+std::string PageJson(const std::string& goroutines_json, size_t total, int64_t first) {
+  // GoroutinesJson() is one object: put the page's place in front of its fields.
+  return "{\"total\":" + std::to_string(total) + ",\"first\":" + std::to_string(first) + "," +
+         goroutines_json.substr(1);
+}
+
+std::string GroupPage(Model* m, const httplib::Request& req) {
+  const std::string group = req.get_param_value("group");
+  const std::string key = group == "all" ? "" : group;
+  const int64_t first = IntParam(req, "first", 0, 0, INT64_MAX / 4);
+  const int64_t count = IntParam(req, "count", kGroupPageDefault, 1, 100000);
+  const bool one = req.has_param("id");
+  const uint64_t id = static_cast<uint64_t>(IntParam(req, "id", 0, 0, INT64_MAX));
+  if (m->full_gstats) {  // stdin: every summary is in memory
+    auto gs = analysis::SelectGroup(m->gstats->goroutines(), key);
+    if (gs.empty()) throw BadRequest{"parameter group: no goroutine group " + group};
+    const size_t total = gs.size();
+    if (one) {
+      std::erase_if(gs, [&](const analysis::GoroutineSummary& g) { return g.id != id; });
+      if (gs.empty()) throw BadRequest{"parameter id: no goroutine " + std::to_string(id) + " in group " + group};
+      return PageJson(analysis::GoroutinesJson(gs), total, 0);
+    }
+    const size_t lo = std::min(gs.size(), static_cast<size_t>(first));
+    const size_t hi = std::min(gs.size(), lo + static_cast<size_t>(count));
+    gs = std::vector<analysis::GoroutineSummary>(gs.begin() + lo, gs.begin() + hi);
+    return PageJson(analysis::GoroutinesJson(gs), total, first);
+  }
+  std::vector<uint64_t> ids = m->digest.Select(key);
   if (ids.empty()) throw BadRequest{"parameter group: no goroutine group " + group};
+  const size_t total = ids.size();
+  if (one) {
+    if (!std::binary_search(ids.begin(), ids.end(), id)) {
+      throw BadRequest{"parameter id: no goroutine " + std::to_string(id) + " in group " + group};
+    }
+    ids = {id};
+  } else {
+    const size_t lo = std::min(ids.size(), static_cast<size_t>(first));
+    const size_t hi = std::min(ids.size(), lo + static_cast<size_t>(count));
+    ids = std::vector<uint64_t>(ids.begin() + lo, ids.begin() + hi);
+  }
+  const std::string cache_key = key + "\n" + (one ? "id " + std::to_string(id)
+                                                   : std::to_string(first) + " " + std::to_string(count));
   std::lock_guard<std::mutex> lock(m->detail_mu);
   for (auto it = m->detail_cache.begin(); it != m->detail_cache.end(); ++it) {
-    if (it->first == key) {
+    if (it->first == cache_key) {
       m->detail_cache.splice(m->detail_cache.begin(), m->detail_cache, it);
       return it->second;
     }
   }
   std::string out;
-  Status st = GroupDetailJson(m->path, ids, m->digest.with_regions(), &out);
-  if (!st.ok()) throw ServerError{"reading the trace again for the group's page: " + st.message()};
-  m->detail_cache.emplace_front(key, out);
+  if (!ids.empty()) {
+    Status st = GroupDetailJson(m->path, ids, m->digest.with_regions(), &out);
+    if (!st.ok()) throw ServerError{"reading the trace again for the group's page: " + st.message()};
+  } else {
+    out = analysis::GoroutinesJson({});
+  }
+  out = PageJson(out, total, one ? 0 : first);
+  m->detail_cache.emplace_front(cache_key, out);
   size_t bytes = 0, n = 0;
   for (auto it = m->detail_cache.begin(); it != m->detail_cache.end();) {
     bytes += it->second.size();
@@ -849,14 +898,7 @@ int ServeHttp(const Options& opts) {
   api("/api/goroutines", [&](const httplib::Request& req) -> std::string {
     NeedAnalyses(model);
     if (!req.has_param("group")) return model.groups;
-    const std::string group = req.get_param_value("group");
-    const std::string key = group == "all" ? "" : group;
-    if (model.full_gstats) {
-      auto gs = analysis::SelectGroup(model.gstats->goroutines(), key);
-      if (gs.empty()) throw BadRequest{"parameter group: no goroutine group " + group};
-      return analysis::GoroutinesJson(gs);
-    }
-    return GroupPage(m.get(), group, key);
+    return GroupPage(m.get(), req);
   });
   api("/api/profile", [&](const httplib::Request& req) {
     return ProfileJson(model, ModeParam(req));
