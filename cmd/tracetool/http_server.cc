@@ -732,7 +732,13 @@ std::string GroupPage(Model* m, const httplib::Request& req) {
   }
   std::string out;
   if (!ids.empty()) {
-    Status st = GroupDetailJson(m->path, ids, m->digest.with_regions(), &out);
+    // On a thread of its own: glibc gives each thread its malloc arena and keeps what the reader
+    // freed there resident, so re-reads on the pool's threads grew RSS by ~2× the trace each (one
+    // arena per thread). An exited thread's arena is reused by the next one, and trimmed here.
+    Status st;
+    std::thread reread([&] { st = GroupDetailJson(m->path, ids, m->digest.with_regions(), &out); });
+    reread.join();
+    malloc_trim(0);
     if (!st.ok()) throw ServerError{"reading the trace again for the group's page: " + st.message()};
   } else {
     out = analysis::GoroutinesJson({});
