@@ -157,7 +157,7 @@ async function Goroutines(params) {
       ? [`${fmtInt(r.total)} goroutines; ${fmtInt(r.first + 1)}–${fmtInt(r.first + rows.length)} by id shown (sorting applies to these). `,
         r.first > 0 ? pageLink(Math.max(0, r.first - PAGE), "‹ previous") : null, " ",
         r.first + rows.length < r.total ? pageLink(r.first + PAGE, "next ›") : null]
-      : `${fmtInt(rows.length)} goroutines.`),
+      : `${fmtInt(rows.length)} goroutine${rows.length === 1 ? "" : "s"}.`),
     h("div", { id: "goroutines" }, sortableTable(cols, rows, sort, onSort)));
 }
 
