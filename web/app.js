@@ -118,7 +118,10 @@ async function Goroutines(params) {
       h("div", { id: "groups" }, sortableTable(cols, rows, sort, onSort)));
     return;
   }
-  const r = await api(`/api/goroutines?group=${encodeURIComponent(group)}`);
+  // The server computes a group's goroutines on request, PAGE at a time (one, for one goroutine).
+  const PAGE = 1000;
+  const first = Math.max(0, parseInt(params.get("first") || "0", 10) || 0);
+  const r = await api(`/api/goroutines?group=${encodeURIComponent(group)}` + (gid ? `&id=${encodeURIComponent(gid)}` : `&first=${first}&count=${PAGE}`));
   const rows = r.goroutines.map((g) => ({ ...g, ...g.stats }));
   if (gid) {
     const g = rows.find((x) => String(x.id) === gid);
@@ -146,11 +149,16 @@ async function Goroutines(params) {
     { key: "tl", label: "", sortValue: (g) => g.id, cell: (g) => h("a", { href: timelineLink(g.creation_ns, g.end_ns ?? overview.duration_ns, { g: g.id }) }, "timeline") },
   ];
   const name = rows.length ? rows[0].start_function : group;
-  const shown = rows.slice(0, 5000);
+  const pageLink = (f, label) => h("a", { class: "btn", href: routeUrl("goroutines", { ...Object.fromEntries(params), first: f }) }, label);
+  const paged = r.total > rows.length;
   pageEl(h("div", { class: "crumbs" }, h("a", { href: "#/goroutines" }, "Goroutines"), " › ", name),
     h("h1", {}, name),
-    h("p", { class: "muted" }, `${fmtInt(rows.length)} goroutines${rows.length > shown.length ? `, the first ${shown.length} shown` : ""}.`),
-    h("div", { id: "goroutines" }, sortableTable(cols, shown, sort, onSort)));
+    h("p", { class: "muted" }, paged
+      ? [`${fmtInt(r.total)} goroutines; ${fmtInt(r.first + 1)}–${fmtInt(r.first + rows.length)} by id shown (sorting applies to these). `,
+        r.first > 0 ? pageLink(Math.max(0, r.first - PAGE), "‹ previous") : null, " ",
+        r.first + rows.length < r.total ? pageLink(r.first + PAGE, "next ›") : null]
+      : `${fmtInt(rows.length)} goroutine${rows.length === 1 ? "" : "s"}.`),
+    h("div", { id: "goroutines" }, sortableTable(cols, rows, sort, onSort)));
 }
 
 // ---- Profiles ----

@@ -21,8 +21,10 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -32,6 +34,7 @@
 
 #include "cmd/tracetool/commands.h"
 #include "cmd/tracetool/http_assets.h"
+#include "cmd/tracetool/http_goroutines.h"
 #include "lib/analysis/annotations.h"
 #include "lib/analysis/blocking_profile.h"
 #include "lib/analysis/counters.h"
@@ -74,7 +77,19 @@ struct Model : analysis::IntervalSink {
   // Pass 2, read-only once `ready` is set.
   std::unique_ptr<parser::Reader> areader_owned;
   const parser::Reader* areader = nullptr;
+  // The goroutine analysis lives only while loading: the pages read `digest`, and a group's page
+  // is computed on request from the trace file (GroupDetailJson). A trace from stdin cannot be
+  // read again, so there `gstats` keeps every goroutine's summary (`full_gstats`).
   std::unique_ptr<analysis::GoroutineStats> gstats;
+  GoroutineDigest digest;
+  bool full_gstats = false;
+  std::string path;
+  // The last few group pages (at most kDetailCacheEntries, kDetailCacheBytes); `detail_mu` also
+  // serialises the re-reads, so at most one is in memory at a time.
+  static constexpr size_t kDetailCacheEntries = 8;
+  static constexpr size_t kDetailCacheBytes = 64 << 20;
+  std::mutex detail_mu;
+  std::list<std::pair<std::string, std::string>> detail_cache;  // most recent first
   std::unique_ptr<analysis::Annotations> ann;
   std::unique_ptr<analysis::MutatorUtilization> mu;
   std::unique_ptr<analysis::MMUCurve> mmu;
@@ -93,7 +108,8 @@ struct Model : analysis::IntervalSink {
   }
   // The goroutine's start function ("" if unknown or the analyses are not ready yet).
   std::string_view GoName(uint64_t g) const {
-    if (!ready.load(std::memory_order_acquire) || !gstats) return {};
+    if (!ready.load(std::memory_order_acquire) || !analysis_error.empty()) return {};
+    if (!full_gstats) return digest.Name(g);
     const auto& gs = gstats->goroutines();
     auto it = std::lower_bound(gs.begin(), gs.end(), g,
                                [](const analysis::GoroutineSummary& s, uint64_t v) {
@@ -110,28 +126,33 @@ void LogMemory(const char* phase, const Model& m) {
   static const bool on = getenv("TRACETOOL_MEMLOG") != nullptr;
   if (!on) return;
   const struct mallinfo2 mi = mallinfo2();
-  long rss_kib = 0;
+  long rss_kib = 0, anon_kib = 0, file_kib = 0;
   if (FILE* f = fopen("/proc/self/status", "r")) {
     char line[256];
     while (fgets(line, sizeof(line), f) != nullptr) {
-      if (sscanf(line, "VmRSS: %ld", &rss_kib) == 1) break;
+      if (sscanf(line, "VmRSS: %ld", &rss_kib) == 1) continue;
+      if (sscanf(line, "RssAnon: %ld", &anon_kib) == 1) continue;
+      if (sscanf(line, "RssFile: %ld", &file_kib) == 1) break;
     }
     fclose(f);
   }
   const analysis::Timeline::MemoryUse u = m.timeline.Memory();
   auto mib = [](uint64_t b) { return static_cast<double>(b) / (1 << 20); };
   fprintf(stderr,
-          "tracetool: memory %s: heap %.1f, rss %.1f; timeline: tracks %.1f, block tables %.1f, "
+          "tracetool: memory %s: heap %.1f, rss %.1f (anon %.1f, file %.1f); timeline: tracks %.1f, block tables %.1f, "
           "pyramids %.1f, changes %.1f in memory + %.1f in the index file, orders %.1f; "
-          "counters %.1f MiB\n",
-          phase, mib(mi.uordblks + mi.hblkhd), static_cast<double>(rss_kib) / 1024, mib(u.tracks),
+          "counters %.1f, goroutine digest %.1f MiB\n",
+          phase, mib(mi.uordblks + mi.hblkhd), static_cast<double>(rss_kib) / 1024,
+          static_cast<double>(anon_kib) / 1024, static_cast<double>(file_kib) / 1024, mib(u.tracks),
           mib(u.block_tables), mib(u.pyramids), mib(u.changes_memory), mib(u.changes_file),
-          mib(u.orders), m.counters ? mib(m.counters->MemoryBytes()) : 0.0);
+          mib(u.orders), m.counters ? mib(m.counters->MemoryBytes()) : 0.0,
+          mib(m.digest.MemoryBytes()));
 }
 
 void StartAnalyses(Model* m, const parser::Reader* r) {
   m->areader = r;
   m->gstats = std::make_unique<analysis::GoroutineStats>(r);
+  if (!m->full_gstats) m->digest.Attach(m->gstats.get());
   m->ann = std::make_unique<analysis::Annotations>(r);
   m->mu = std::make_unique<analysis::MutatorUtilization>(
       analysis::UtilFlags::kSTW | analysis::UtilFlags::kBackground | analysis::UtilFlags::kAssist);
@@ -154,11 +175,17 @@ void AnalysesOnEvent(Model* m, const parser::Event& ev) {
 void FinishAnalyses(Model* m, int64_t last_ts) {
   m->gstats->Finish();
   m->ann->Finish(*m->gstats, last_ts);
+  if (!m->full_gstats) {
+    m->digest.Finish(*m->gstats, last_ts);
+    m->gstats.reset();
+  }
   if (m->mmu_ok) {
     m->mu->Finish(last_ts);
     m->mmu = std::make_unique<analysis::MMUCurve>(m->mu->series());
   }
-  m->groups = analysis::GroupsJson(analysis::GroupGoroutines(m->gstats->goroutines()));
+  m->groups = analysis::GroupsJson(m->full_gstats
+                                        ? analysis::GroupGoroutines(m->gstats->goroutines())
+                                        : m->digest.groups());
   m->schedlat_json = analysis::SchedLatencyJson(*m->schedlat);
 }
 
@@ -196,7 +223,7 @@ Status LoadTimeline(const Options& opts, Model* m, bool analyses) {
   }
   if (total > 0xfffff) fprintf(stderr, "\n");
   LogMemory("read", *m);
-  m->timeline.Finish(m->last_ts);
+  m->timeline.Finish(m->last_ts, [m](const char* phase) { LogMemory(phase, *m); });
   m->counters->Finish(m->last_ts);
   if (analyses) {
     FinishAnalyses(m, m->last_ts);
@@ -302,6 +329,10 @@ std::string OverviewJson(const Model& m) {
 // ---- request parameters: anything malformed is a 400 with a message ----
 
 struct BadRequest {
+  std::string message;
+};
+// A failure of the server, not of the request (the trace file went away): 500 with a message.
+struct ServerError {
   std::string message;
 };
 // Thrown by handlers that need pass 2 before it finished: answered 200 {"computing": true, ...} so
@@ -498,11 +529,19 @@ std::string FindJson(const Model& m, const httplib::Request& req) {
   }
   // Function names come from the goroutine analysis: until it is ready, ids only.
   const bool names = m.ready.load(std::memory_order_acquire) && m.analysis_error.empty();
-  for (const auto& g : names ? m.gstats->goroutines()
-                             : std::vector<analysis::GoroutineSummary>()) {
-    if (hits.size() >= 100) break;
-    if (g.name.find(q) == std::string::npos) continue;
-    hits.push_back({{"g", g.id}, {"name", g.name}, {"track", m.timeline.TrackOf(Lens::kG, g.id)}});
+  auto consider = [&](uint64_t g, std::string_view name) {
+    if (hits.size() >= 100) return false;
+    if (name.find(q) != std::string_view::npos) {
+      hits.push_back({{"g", g}, {"name", name}, {"track", m.timeline.TrackOf(Lens::kG, g)}});
+    }
+    return true;
+  };
+  if (names && m.full_gstats) {
+    for (const auto& g : m.gstats->goroutines()) {
+      if (!consider(g.id, g.name)) break;
+    }
+  } else if (names) {
+    m.digest.ForEach(consider);
   }
   return json{{"hits", hits}, {"names_searched", names}}.dump();
 }
@@ -636,6 +675,88 @@ void SetJson(const httplib::Request& req, httplib::Response& res, std::string bo
   res.set_header("Vary", "Accept-Encoding");
 }
 
+// /api/goroutines?group=G[&first=F&count=N | &id=ID]: the goroutines of a group, N (default
+// 1000) at a time from the F-th in id order, or just goroutine ID. Computed from the trace file
+// on request (GoroutineDigest) and cached; memory follows N, not the group's size (a group of the
+// 120 MB benchmark trace has a million goroutines). "total" and "first" say where the page is.
+constexpr int64_t kGroupPageDefault = 1000;
+
+std::string PageJson(const std::string& goroutines_json, size_t total, int64_t first) {
+  // GoroutinesJson() is one object: put the page's place in front of its fields.
+  return "{\"total\":" + std::to_string(total) + ",\"first\":" + std::to_string(first) + "," +
+         goroutines_json.substr(1);
+}
+
+std::string GroupPage(Model* m, const httplib::Request& req) {
+  const std::string group = req.get_param_value("group");
+  const std::string key = group == "all" ? "" : group;
+  const int64_t first = IntParam(req, "first", 0, 0, INT64_MAX / 4);
+  const int64_t count = IntParam(req, "count", kGroupPageDefault, 1, 100000);
+  const bool one = req.has_param("id");
+  const uint64_t id = static_cast<uint64_t>(IntParam(req, "id", 0, 0, INT64_MAX));
+  if (m->full_gstats) {  // stdin: every summary is in memory
+    auto gs = analysis::SelectGroup(m->gstats->goroutines(), key);
+    if (gs.empty()) throw BadRequest{"parameter group: no goroutine group " + group};
+    const size_t total = gs.size();
+    if (one) {
+      std::erase_if(gs, [&](const analysis::GoroutineSummary& g) { return g.id != id; });
+      if (gs.empty()) throw BadRequest{"parameter id: no goroutine " + std::to_string(id) + " in group " + group};
+      return PageJson(analysis::GoroutinesJson(gs), total, 0);
+    }
+    const size_t lo = std::min(gs.size(), static_cast<size_t>(first));
+    const size_t hi = std::min(gs.size(), lo + static_cast<size_t>(count));
+    gs = std::vector<analysis::GoroutineSummary>(gs.begin() + lo, gs.begin() + hi);
+    return PageJson(analysis::GoroutinesJson(gs), total, first);
+  }
+  std::vector<uint64_t> ids = m->digest.Select(key);
+  if (ids.empty()) throw BadRequest{"parameter group: no goroutine group " + group};
+  const size_t total = ids.size();
+  if (one) {
+    if (!std::binary_search(ids.begin(), ids.end(), id)) {
+      throw BadRequest{"parameter id: no goroutine " + std::to_string(id) + " in group " + group};
+    }
+    ids = {id};
+  } else {
+    const size_t lo = std::min(ids.size(), static_cast<size_t>(first));
+    const size_t hi = std::min(ids.size(), lo + static_cast<size_t>(count));
+    ids = std::vector<uint64_t>(ids.begin() + lo, ids.begin() + hi);
+  }
+  const std::string cache_key = key + "\n" + (one ? "id " + std::to_string(id)
+                                                   : std::to_string(first) + " " + std::to_string(count));
+  std::lock_guard<std::mutex> lock(m->detail_mu);
+  for (auto it = m->detail_cache.begin(); it != m->detail_cache.end(); ++it) {
+    if (it->first == cache_key) {
+      m->detail_cache.splice(m->detail_cache.begin(), m->detail_cache, it);
+      return it->second;
+    }
+  }
+  std::string out;
+  if (!ids.empty()) {
+    // On a thread of its own: glibc gives each thread its malloc arena and keeps what the reader
+    // freed there resident, so re-reads on the pool's threads grew RSS by ~2× the trace each (one
+    // arena per thread). An exited thread's arena is reused by the next one, and trimmed here.
+    Status st;
+    std::thread reread([&] { st = GroupDetailJson(m->path, ids, m->digest.with_regions(), &out); });
+    reread.join();
+    malloc_trim(0);
+    if (!st.ok()) throw ServerError{"reading the trace again for the group's page: " + st.message()};
+  } else {
+    out = analysis::GoroutinesJson({});
+  }
+  out = PageJson(out, total, one ? 0 : first);
+  m->detail_cache.emplace_front(cache_key, out);
+  size_t bytes = 0, n = 0;
+  for (auto it = m->detail_cache.begin(); it != m->detail_cache.end();) {
+    bytes += it->second.size();
+    if (++n > Model::kDetailCacheEntries || (n > 1 && bytes > Model::kDetailCacheBytes)) {
+      it = m->detail_cache.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
 const char* ContentType(std::string_view path) {
   auto ends = [&](std::string_view s) {
     return path.size() >= s.size() && path.substr(path.size() - s.size()) == s;
@@ -691,6 +812,8 @@ int ServeHttp(const Options& opts) {
 
   auto m = std::make_unique<Model>();
   const bool one_pass = opts.trace == "-";  // stdin cannot be read twice
+  m->full_gstats = opts.trace == "-";
+  m->path = opts.trace;
   Status st = LoadTimeline(opts, m.get(), one_pass);
   if (!st.ok()) {
     fprintf(stderr, "tracetool: %s: %s\n", m->name.c_str(), st.message().c_str());
@@ -761,6 +884,9 @@ int ServeHttp(const Options& opts) {
       } catch (const BadRequest& e) {
         res.status = 400;
         res.set_content("tracetool: " + e.message + "\n", "text/plain");
+      } catch (const ServerError& e) {
+        res.status = 500;
+        res.set_content("tracetool: " + e.message + "\n", "text/plain");
       } catch (const NotReady&) {
         res.set_content(json{{"computing", true},
                              {"progress", model_progress()}}.dump(),
@@ -778,10 +904,7 @@ int ServeHttp(const Options& opts) {
   api("/api/goroutines", [&](const httplib::Request& req) -> std::string {
     NeedAnalyses(model);
     if (!req.has_param("group")) return model.groups;
-    const std::string group = req.get_param_value("group");
-    auto gs = analysis::SelectGroup(model.gstats->goroutines(), group == "all" ? "" : group);
-    if (gs.empty()) throw BadRequest{"parameter group: no goroutine group " + group};
-    return analysis::GoroutinesJson(gs);
+    return GroupPage(m.get(), req);
   });
   api("/api/profile", [&](const httplib::Request& req) {
     return ProfileJson(model, ModeParam(req));

@@ -67,7 +67,20 @@ void GoroutineStats::OnEvent(const Event& ev) {
   last_ts_ = ev.ts;
   switch (ev.type) {
     case EventType::kGoCreate: {
-      G* g = &gs_.emplace_back();
+      if (tracked_ && !tracked_(ev.args[0])) break;
+      uint32_t pos;
+      G* g;
+      if (free_.empty()) {
+        pos = static_cast<uint32_t>(gs_.size());
+        g = &gs_.emplace_back();
+      } else {
+        pos = free_.back();
+        free_.pop_back();
+        g = &gs_[pos];
+        const bool in_live = g->in_live;  // GCDone has not dropped the retired one yet
+        *g = G();
+        g->in_live = in_live;
+      }
       g->summary.id = ev.args[0];
       g->summary.creation_ns = ev.ts;
       g->pending.block_sched = ev.ts;
@@ -83,8 +96,11 @@ void GoroutineStats::OnEvent(const Event& ev) {
           g->pending.active.push_back(r);
         }
       }
-      index_.Get(ev.args[0]) = static_cast<uint32_t>(gs_.size());
-      live_.push_back(static_cast<uint32_t>(gs_.size() - 1));
+      index_.Get(ev.args[0]) = pos + 1;
+      if (!g->in_live) {
+        live_.push_back(pos);
+        g->in_live = true;
+      }
       break;
     }
     case EventType::kGoStart:
@@ -115,7 +131,15 @@ void GoroutineStats::OnEvent(const Event& ev) {
     }
     case EventType::kGoEnd:
     case EventType::kGoStop:
-      if (G* g = Find(ev.g)) Finalize(g, &ev);
+      if (G* g = Find(ev.g)) {
+        Finalize(g, &ev);
+        if (retire_ && ev.type == EventType::kGoEnd && g->summary.regions.empty()) {
+          retire_(g->summary);
+          g->retired = true;
+          free_.push_back(*index_.Find(ev.g) - 1);
+          index_.Erase(ev.g);
+        }
+      }
       break;
     case EventType::kGoBlockSend:
     case EventType::kGoBlockRecv:
@@ -198,7 +222,10 @@ void GoroutineStats::OnEvent(const Event& ev) {
       size_t keep = 0;
       for (uint32_t i : live_) {
         GoroutineSummary& s = gs_[i].summary;
-        if (s.end_ns != 0) continue;
+        if (s.end_ns != 0 || gs_[i].retired) {
+          gs_[i].in_live = false;
+          continue;
+        }
         s.stats.gc_ns += ev.ts - std::max(gc_start_, s.creation_ns);
         live_[keep++] = i;
       }
@@ -245,6 +272,10 @@ void GoroutineStats::Finish() {
   result_.reserve(gs_.size());
   while (!gs_.empty()) {
     G* g = &gs_.front();
+    if (g->retired) {
+      gs_.pop_front();
+      continue;
+    }
     Finalize(g, nullptr);  // every goroutine, ended or not, as Go does
     std::stable_sort(g->summary.regions.begin(), g->summary.regions.end(),
                      [](const RegionSummary& a, const RegionSummary& b) {
@@ -256,6 +287,7 @@ void GoroutineStats::Finish() {
     gs_.pop_front();  // freed as we go: the per-goroutine state and the summaries never coexist
   }
   std::vector<uint32_t>().swap(live_);
+  std::vector<uint32_t>().swap(free_);
   index_ = parser::FlatMap<uint32_t>();
   std::sort(result_.begin(), result_.end(),
             [](const GoroutineSummary& a, const GoroutineSummary& b) { return a.id < b.id; });

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <string>
@@ -75,8 +76,24 @@ class GoroutineStats {
   void OnEvent(const parser::Event& ev);
   // Finish() finalizes every goroutine at the last event's time. Call once, after the last event.
   void Finish();
-  // All goroutines, ordered by id.
+  // All goroutines, ordered by id (with SetRetire(), all but the retired ones).
   const std::vector<GoroutineSummary>& goroutines() const { return result_; }
+
+  // Hooks for a caller that cannot hold a summary per goroutine (the web server, 1 M+ goroutines).
+  // Set them before the first event.
+  //
+  // SetRetire(): a goroutine that ends (GoEnd) without regions is finalized, handed to `fn` and
+  // forgotten, so the state follows the live goroutines and goroutines() lists only the others.
+  // The summary handed over is final except where Go's end-of-trace finalize still changes it:
+  // if the trace ends inside a GC (open_gc_start() != 0 after Finish()), gc_ns grows by the last
+  // event's time − max(open_gc_start(), creation_ns); a total_ns of 0 becomes last − creation_ns.
+  void SetRetire(std::function<void(const GoroutineSummary&)> fn) { retire_ = std::move(fn); }
+  // SetTracked(): only goroutines for which `fn(id)` holds are analysed. A goroutine's numbers
+  // depend on its own events, the GCs and (for task regions inherited at creation) its creator's
+  // open regions, so tracking a set that includes every goroutine with regions gives each tracked
+  // goroutine the summary a full analysis would.
+  void SetTracked(std::function<bool(uint64_t)> fn) { tracked_ = std::move(fn); }
+  int64_t open_gc_start() const { return gc_start_; }
 
  private:
   // Per-goroutine "since" markers (0: unset, Go's convention) and open regions, cleared on
@@ -95,6 +112,8 @@ class GoroutineStats {
   struct G {
     GoroutineSummary summary;
     Pending pending;
+    bool in_live = false;  // listed in live_
+    bool retired = false;  // handed to retire_; the slot is in free_ for the next goroutine
   };
   G* Find(uint64_t id);
   ExecStats Snapshot(const G& g) const;
@@ -104,6 +123,9 @@ class GoroutineStats {
   std::deque<G> gs_;                       // in creation order (a deque: no per-G allocation)
   parser::FlatMap<uint32_t> index_;        // goroutine id → position in gs_ + 1
   std::vector<uint32_t> live_;             // goroutines not yet ended (for GC pause time)
+  std::vector<uint32_t> free_;             // slots of retired goroutines
+  std::function<void(const GoroutineSummary&)> retire_;
+  std::function<bool(uint64_t)> tracked_;
   int64_t last_ts_ = 0;
   int64_t gc_start_ = 0;  // 0: no GC in progress (Go's convention)
   std::vector<GoroutineSummary> result_;

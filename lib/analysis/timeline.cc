@@ -156,7 +156,10 @@ class Arena {
     if (map_ != nullptr) madvise(map_, mapped_, MADV_DONTNEED);
   }
   // Serve(): building is over (it reads every block once, track by track, which would fault
-  // most pages back in after every release): from now on Touch() releases.
+  // most pages back in after every release): from now on Touch() releases. Releasing during the
+  // build was tried: every 1024 block reads it cut the peak of loading by 6 MB on a 30 MB trace
+  // and cost 2.1 s of CPU (75% of the time to serve); the kernel's fault-around maps 64 KiB per
+  // read, and a big track's blocks span the whole file.
   void Serve() {
     Release();
     serving_ = true;
@@ -887,7 +890,10 @@ void Timeline::OnEvent(const Event& ev) {
   }
 }
 
-void Timeline::Finish(int64_t last_ts) {
+void Timeline::Finish(int64_t last_ts, const std::function<void(const char* phase)>& on_phase) {
+  auto phase = [&](const char* name) {
+    if (on_phase) on_phase(name);
+  };
   end_ts_ = last_ts;
   auto seal = [](auto& ts) {
     for (Track& t : ts) t.changes.Seal();
@@ -928,11 +934,13 @@ void Timeline::Finish(int64_t last_ts) {
   std::deque<Track>().swap(g_tracks_);
   std::vector<uint32_t>().swap(g_order_);
   malloc_trim(0);
+  phase("timeline tracks moved");
   arena_->Seal();
   for (Track& t : lanes_) t.Build(end_ts_);
   for (Track& t : g_final_) t.Build(end_ts_);
   for (Track& t : p_tracks_) t.Build(end_ts_);
   for (Track& t : m_tracks_) t.Build(end_ts_);
+  phase("timeline pyramids built");
   arena_->Serve();
 }
 

@@ -80,7 +80,8 @@ class Timeline {
 
   void OnEvent(const parser::Event& ev);
   // Finish() closes the index at the trace's last time and builds the pyramids. Call once.
-  void Finish(int64_t last_ts);
+  // `on_phase` (optional) is called with a name at each step, for memory logging.
+  void Finish(int64_t last_ts, const std::function<void(const char* phase)>& on_phase = {});
 
   int64_t end_ts() const { return end_ts_; }
   // Tracks of a lens: the kLanes lanes, then goroutines by id / Ps / threads in ascending order.

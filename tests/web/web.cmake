@@ -20,3 +20,14 @@ _web_add(go1.21.fgprof ${TRACETOOL_SHARED_DIR}/testdata/go1.21/fgprof.trace)
 # The span index itself (no browser): exactness when zoomed in, pixel bound when zoomed out.
 tracetool_cc_test(NAME timeline_test SRCS ${_web_dir}/timeline_test.cc
   DEPS tracetool::analysis LABELS unit)
+
+# The goroutine pages from the digest equal those of the full goroutine analysis.
+tracetool_cc_test(NAME goroutine_digest_test
+  SRCS ${_web_dir}/goroutine_digest_test.cc ${PROJECT_SOURCE_DIR}/cmd/tracetool/http_goroutines.cc
+  DEPS tracetool::analysis LABELS unit)
+if(NOT DEFINED TRACETOOL_SHARED_DIR)
+  set(TRACETOOL_SHARED_DIR "${PROJECT_SOURCE_DIR}/../shared" CACHE PATH "The shared/ reference folder")
+endif()
+target_compile_definitions(goroutine_digest_test PRIVATE
+  TRACETOOL_DIGEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+  TRACETOOL_DIGEST_SHARED_DIR="${TRACETOOL_SHARED_DIR}")
