@@ -41,7 +41,8 @@ foreach(name fiberload_p1 fiberload_p2 fiberload_flight FiberTrace.FlightRecorde
              FiberTrace.ChanBlock10msIsAttributedToTheReceiveLine
              FiberTrace.BlockingSyscall20msShowsAsSyscallTime
              FiberTrace.WakeupWhileThePIsBusyIsSchedulerWait FiberTrace.RegionsNestAndTasksSpanFibers
-             FiberTrace.StartStopRepeatedlyFromSeveralThreads.0 FiberTrace.TraceEndsWithRun)
+             FiberTrace.StartStopRepeatedlyFromSeveralThreads.0 FiberTrace.TraceEndsWithRun
+             FiberTrace.CpuSamplesAreInTheTrace FiberTrace.AnnotationsOutsideFibers)
   foreach(mode d net sync syscall sched)
     add_test(NAME oracle.fibertrace.${name}.${mode}
       COMMAND bash ${PROJECT_SOURCE_DIR}/tests/oracle/compare.sh
