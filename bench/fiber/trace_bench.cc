@@ -9,10 +9,13 @@
 //   BM_YieldTraced/procs:N/on:T    the scheduler-heavy micro-benchmarks of fiber_bench.cc with
 //   BM_ChanRoundTripTraced/...     tracing off (T=0) or on (T=1): whole-program overhead of
 //                                  tracing (every switch writes 2-4 events). Budget: <= 5%.
+//                                  Compare the proc_cpu counter (process CPU ns/iteration).
 //
 // The sink discards bytes, so the numbers are the CPU cost of producing the trace, not of disk.
 // TRACETOOL_BENCH_SMOKE=1 runs each once.
 #include <benchmark/benchmark.h>
+
+#include <sys/resource.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -27,9 +30,31 @@ namespace {
 namespace fiber = tracetool::fiber;
 namespace trace = tracetool::fiber::trace;
 
+// CPU time of the whole process (every thread: Ms, sysmon, the trace writer), in ns.
+int64_t ProcessCpuNs() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return (static_cast<int64_t>(ru.ru_utime.tv_sec) + ru.ru_stime.tv_sec) * 1000000000 +
+         (static_cast<int64_t>(ru.ru_utime.tv_usec) + ru.ru_stime.tv_usec) * 1000;
+}
+
+// Runs body in a fiber runtime, traced or not. Reports proc_cpu: process CPU ns per iteration
+// (the Run() set-up included, amortised), the overhead measure that neither the wall clock
+// (this VM is shared) nor the calling thread's CPU time (the loop may run on another M) gives.
 void RunIn(benchmark::State& state, bool traced, const std::function<void()>& body) {
   fiber::Options opts;
   opts.procs = static_cast<int>(state.range(0));
+  const int64_t cpu0 = ProcessCpuNs();
+  struct Report {
+    benchmark::State& state;
+    int64_t cpu0;
+    ~Report() {
+      if (state.iterations() > 0) {
+        state.counters["proc_cpu"] = static_cast<double>(ProcessCpuNs() - cpu0) /
+                                     static_cast<double>(state.iterations());
+      }
+    }
+  } report{state, cpu0};
   fiber::Run(opts, [&] {
     if (traced && trace::Start([](const void*, size_t) { return 0; }) != 0) {
       state.SkipWithError("trace::Start failed");

@@ -959,14 +959,15 @@ G* HandleAction(M* m, G* gp) {
 // fiber, switch to it straight from gp's stack instead of going through g0 and Schedule. gp's
 // status changes here, before the switch; what must wait until gp is off its stack (putting it
 // on a queue where a thief could resume it, or the park's unlock function, which lets wakers
-// see it) runs on the next fiber, in CompleteHandoff. Returns false (take the slow path) when
-// a trace is running (its GoSched/GoBlock events walk the parked fiber's saved stack, which is
-// not saved yet here), a stop-the-world is pending, the local runq is empty, or on every 61st
+// see it) runs on the next fiber, in CompleteHandoff. While tracing, the status changes below
+// write gp's GoSched/GoBlock (stack walked from here, gp's own stack) and next's GoStart with
+// one shared timestamp (trace.cc). Returns false (take the slow path) when
+// a stop-the-world is pending, the local runq is empty, or on every 61st
 // direct switch: that one goes through FindRunnable, which then looks at the global runq first
 // and runs timers and netpoll, so a ping-pong pair cannot starve them.
 bool DirectSwitch(M* m, G* gp, MAction action) {
   P* pp = m->p;
-  if (TraceOn() || sched.gcwaiting.load(std::memory_order_relaxed)) return false;
+  if (sched.gcwaiting.load(std::memory_order_relaxed)) return false;
   if (++pp->direct_switches % kFairnessTicks == 0) {
     pp->check_global = true;
     return false;
@@ -1903,7 +1904,7 @@ void Yield() {
   M* m = GetM();
   P* pp = m->p;
   if (internal::DirectSwitch(m, gp, internal::MAction::kGosched)) return;
-  if (!internal::TraceOn() && !sched.gcwaiting.load(std::memory_order_relaxed) &&
+  if (!sched.gcwaiting.load(std::memory_order_relaxed) &&
       !pp->check_global && sched.runqsize.load(std::memory_order_relaxed) == 0 &&
       internal::RunqEmpty(pp)) {
     pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,

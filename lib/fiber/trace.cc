@@ -34,15 +34,29 @@
 // built with -fno-omit-frame-pointer), deduplicated by content into ids, and symbolized only at
 // Stop (trace_symbolize.cc, libdw). The stack of a parked fiber is walked from its saved context.
 //
+// Fiber switches. The scheduler's direct fiber-to-fiber switch (DirectSwitch) stays on while
+// tracing: the outgoing fiber's GoSched/GoBlock/GoEnd is written while it still runs on its own
+// stack (walked from TraceGStatus's frame, not from a saved context), and the incoming fiber's
+// GoStart reuses that event's clock read (PTrace::switch_ts): a traced switch costs one rdtsc,
+// one frame walk (hashed as it goes) and two events.
+//
+// CPU samples and annotations outside fibers: see their sections below and trace.h.
+//
 // Rejected: a global locked buffer (contended at 2+ Ps, and Go's per-P batches are what the
 // reader expects); lazily announcing fibers on first use instead of stopping the world (two Ps
 // can race to announce one fiber, and the announcement's time must precede every event of it);
-// clock_gettime timestamps (3x the cost of rdtsc here; a 50 ns annotation budget cannot pay 45).
+// clock_gettime timestamps (3x the cost of rdtsc here; a 50 ns annotation budget cannot pay 45);
+// a per-fiber stack cache keyed by the frame pointer and the first few return addresses (cheaper
+// than a walk, but not exact: two call paths that differ only deeper down, at equal depths,
+// would share a stack); dropping the stack of GoSched (Go records it; sync/sched profiles and
+// the viewer use it).
 #include "lib/fiber/trace.h"
 
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -112,6 +126,10 @@ std::atomic<int32_t> nop_inflight{0};
 Lock global_lock;   // Guards global_pt and serialises P-less transitions with Start/Stop.
 PTrace global_pt;   // P -1.
 
+std::atomic<uint64_t> regions_dropped{0};  // This trace's regions outside fibers (trace.h).
+std::atomic<bool> cpu_on{false};  // CPU samples are taken (see "CPU samples" below).
+void DrainCpuSamples();
+
 // ---- Session: writer thread and results ----
 
 struct Ring;
@@ -132,6 +150,9 @@ struct Session {
   uint64_t ticks_start = 0;
   int64_t ns_start = 0;
   Ring* ring = nullptr;            // Flight recorder: batches go here, not to writer.
+  int cpu_error = 0;               // Arming the CPU-sample timer failed (errno).
+  uint64_t cpu_samples = 0;        // Set by CloseAndFlush.
+  uint64_t cpu_lost = 0;
   std::condition_variable ring_cv; // Signalled when the writer took a checkpoint marker.
 };
 Session* session = nullptr;        // Valid from Start to the end of Stop.
@@ -316,7 +337,19 @@ void WriterLoop(Session* s) {
     s->written += format::kHeader1019.size();
   }
   for (;;) {
-    s->cv.wait(l, [s] { return !s->queue.empty() || s->closing; });
+    const auto ready = [s] { return !s->queue.empty() || s->closing; };
+    if (cpu_on.load(std::memory_order_relaxed)) {
+      // CPU samples wait in their ring until drained: every 100 ms.
+      s->cv.wait_for(l, std::chrono::milliseconds(100), ready);
+      if (cpu_on.load(std::memory_order_relaxed)) {
+        l.unlock();
+        DrainCpuSamples();
+        l.lock();
+      }
+      if (!ready()) continue;
+    } else {
+      s->cv.wait(l, ready);
+    }
     if (s->queue.empty()) break;
     TraceBuf* b = s->queue.front();
     s->queue.pop_front();
@@ -414,11 +447,10 @@ uint8_t* EncodeEvent(uint8_t* p, EventType t, const uint64_t* vals, int k) {
   return p;
 }
 
-// The batch of pt with room for need bytes, started at ts if a new one is needed.
-TraceBuf* BufFor(PTrace* pt, int64_t pid, uint64_t ts, size_t need) {
+// BufFor's slow path: submits pt's full (or stale) batch and starts a new one at ts.
+__attribute__((noinline)) TraceBuf* NewBufFor(PTrace* pt, int64_t pid, uint64_t ts) {
   const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
   TraceBuf* b = pt->buf;
-  if (b != nullptr && pt->gen == gen && b->len + need <= kBufSize) return b;
   if (b != nullptr) {
     if (pt->gen == gen) {
       Submit(b);
@@ -442,10 +474,23 @@ TraceBuf* BufFor(PTrace* pt, int64_t pid, uint64_t ts, size_t need) {
   return b;
 }
 
+// The batch of pt with room for need bytes, started at ts if a new one is needed.
+inline TraceBuf* BufFor(PTrace* pt, int64_t pid, uint64_t ts, size_t need) {
+  TraceBuf* b = pt->buf;
+  if (b != nullptr && pt->gen == trace_gen.load(std::memory_order_relaxed) &&
+      b->len + need <= kBufSize) {
+    return b;
+  }
+  return NewBufFor(pt, pid, ts);
+}
+
 // Emit writes one event of type t into pt's batch. args are the event's argument slots in
 // table order; stk is used iff the type has a stack; msg only for UserLog.
-void Emit(PTrace* pt, int64_t pid, EventType t, uint64_t ts, std::initializer_list<uint64_t> args,
-          uint64_t stk = 0, std::string_view msg = {}) {
+// Inlined: with t and the argument count known at each call site, the table lookups and loops
+// fold into straight-line code (the scheduler's GoSched/GoStart pair was 10% of a traced switch).
+__attribute__((always_inline)) inline void Emit(PTrace* pt, int64_t pid, EventType t, uint64_t ts,
+                                                std::initializer_list<uint64_t> args,
+                                                uint64_t stk = 0, std::string_view msg = {}) {
   const format::EventSpec& spec = format::Spec(t);
   TT_FIBER_CHECK(args.size() == spec.num_args);
   if (msg.size() > kMaxLogMessage) msg = msg.substr(0, kMaxLogMessage);
@@ -571,18 +616,21 @@ std::vector<const std::string*> stack_order;                               // Gu
 // and a memcmp.
 thread_local StrCacheEntry stk_cache[256];
 
-uint64_t StackId(const uintptr_t* pcs, int n) {
+// The cache's hash of a stack: a rotate-xor per frame (a 1-cycle chain that runs under the
+// frame walk's loads), mixed once. Collisions only cost a cache miss: a hit compares every PC.
+struct StackHasher {
+  uint64_t h = 0;
+  void Add(uintptr_t pc) { h = ((h << 7) | (h >> 57)) ^ pc; }
+  size_t Final(int n) const {
+    uint64_t v = (h ^ static_cast<uint64_t>(n)) * 0x9E3779B97F4A7C15ull;
+    return static_cast<size_t>(v ^ (v >> 29));
+  }
+};
+
+uint64_t StackIdHashed(const uintptr_t* pcs, int n, size_t h) {
   if (n <= 0) return 0;
   std::string_view key(reinterpret_cast<const char*>(pcs), static_cast<size_t>(n) * sizeof(*pcs));
   const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
-  // A word-wise multiplicative hash: PCs are already well spread, and this is 3x cheaper than
-  // hashing the bytes.
-  uint64_t hv = static_cast<uint64_t>(n);
-  for (int i = 0; i < n; i++) {
-    hv = (hv ^ pcs[i]) * 0x9E3779B97F4A7C15ull;
-    hv ^= hv >> 29;
-  }
-  const size_t h = static_cast<size_t>(hv);
   StrCacheEntry& e = stk_cache[h % 256];
   if (e.gen == gen && e.hash == h && e.s->size() == key.size()) {
     // Word by word, inline: a libc memcmp call was a third of this function's time.
@@ -605,41 +653,57 @@ uint64_t StackId(const uintptr_t* pcs, int n) {
   return it->second;
 }
 
+uint64_t StackId(const uintptr_t* pcs, int n) {
+  StackHasher hs;
+  for (int i = 0; i < n; i++) hs.Add(pcs[i]);
+  return StackIdHashed(pcs, n, hs.Final(n));
+}
+
 struct ThreadStack {
   uintptr_t lo = 0;
-  uintptr_t hi = 0;
+  uintptr_t hi = 0;  // 1: unknown (no stacks on this thread).
 };
 thread_local ThreadStack thread_stack;
 
-ThreadStack CurrentStackBounds() {
-  if (G* gp = GetG()) {
+// Caches the calling thread's own stack bounds (whatever stack it runs on now), so that the
+// CPU-sample handler, which cannot ask pthread, can walk the thread's scheduler stack.
+void CacheThreadStack() {
+  if (thread_stack.hi != 0) return;
+  pthread_attr_t attr;
+  ThreadStack b;
+  b.hi = 1;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* addr = nullptr;
+    size_t size = 0;
+    pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    b.lo = reinterpret_cast<uintptr_t>(addr);
+    b.hi = b.lo + size;
+  }
+  thread_stack = b;
+}
+
+// The bounds of the stack the caller runs on: its fiber's (gp, the current G), or its thread's.
+ThreadStack StackBoundsOf(G* gp) {
+  if (gp != nullptr) {
     const uintptr_t lo = reinterpret_cast<uintptr_t>(gp->stack.lo);
     return {lo, lo + gp->stack.size};
   }
-  if (thread_stack.hi == 0) {
-    pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-      void* addr = nullptr;
-      size_t size = 0;
-      pthread_attr_getstack(&attr, &addr, &size);
-      pthread_attr_destroy(&attr);
-      thread_stack.lo = reinterpret_cast<uintptr_t>(addr);
-      thread_stack.hi = thread_stack.lo + size;
-    } else {
-      thread_stack.hi = 1;  // Unknown: no stacks on this thread.
-    }
-  }
+  CacheThreadStack();
   return thread_stack;
 }
 
-// Walks the frame-pointer chain from fp inside [lo, hi). Reads only inside that range.
+// Walks the frame-pointer chain from fp inside [lo, hi), hashing the PCs as it goes (hs may be
+// null). Reads only inside that range.
 __attribute__((no_sanitize_address, no_sanitize_thread)) int WalkFrames(
-    uintptr_t fp, uintptr_t lo, uintptr_t hi, uintptr_t* pcs, int n, int max) {
+    uintptr_t fp, uintptr_t lo, uintptr_t hi, uintptr_t* pcs, int n, int max,
+    StackHasher* hs = nullptr) {
   while (n < max && fp >= lo && fp + 16 <= hi && fp % 8 == 0) {
     const uintptr_t ret = reinterpret_cast<const uintptr_t*>(fp)[1];
     const uintptr_t next = reinterpret_cast<const uintptr_t*>(fp)[0];
     if (ret == 0) break;
     pcs[n++] = ret;
+    if (hs != nullptr) hs->Add(ret);
     if (next <= fp) break;
     fp = next;
   }
@@ -647,13 +711,16 @@ __attribute__((no_sanitize_address, no_sanitize_thread)) int WalkFrames(
 }
 
 // The stack of the caller of the function whose frame is fp (an entry point's
-// __builtin_frame_address(0)).
-uint64_t StackFrom(void* fp) {
-  const ThreadStack b = CurrentStackBounds();
+// __builtin_frame_address(0)); self is the current G (GetG()), or null on a thread's stack.
+uint64_t StackFromG(void* fp, G* self) {
+  const ThreadStack b = StackBoundsOf(self);
   uintptr_t pcs[kMaxFrames];
-  const int n = WalkFrames(reinterpret_cast<uintptr_t>(fp), b.lo, b.hi, pcs, 0, kMaxFrames);
-  return StackId(pcs, n);
+  StackHasher hs;
+  const int n = WalkFrames(reinterpret_cast<uintptr_t>(fp), b.lo, b.hi, pcs, 0, kMaxFrames, &hs);
+  return StackIdHashed(pcs, n, hs.Final(n));
 }
+
+uint64_t StackFrom(void* fp) { return StackFromG(fp, GetG()); }
 
 // The stack of a fiber that is switched out (parked, yielded): from its saved context.
 __attribute__((no_sanitize_address, no_sanitize_thread)) uint64_t StackOfParked(G* gp) {
@@ -664,9 +731,11 @@ __attribute__((no_sanitize_address, no_sanitize_thread)) uint64_t StackOfParked(
   if (sp < lo || sp + kFrameSize > hi) return 0;
   uintptr_t pcs[kMaxFrames];
   int n = 0;
+  StackHasher hs;
   pcs[n++] = *reinterpret_cast<const uintptr_t*>(sp + kFrameRet);
-  n = WalkFrames(*reinterpret_cast<const uintptr_t*>(sp + 48), lo, hi, pcs, n, kMaxFrames);
-  return StackId(pcs, n);
+  hs.Add(pcs[0]);
+  n = WalkFrames(*reinterpret_cast<const uintptr_t*>(sp + 48), lo, hi, pcs, n, kMaxFrames, &hs);
+  return StackIdHashed(pcs, n, hs.Final(n));
 #else
   (void)gp;
   return 0;
@@ -678,6 +747,181 @@ uint64_t StartStack(G* gp) {
   uintptr_t pc = reinterpret_cast<uintptr_t>(gp->caller_pc);
   if (pc == 0) pc = reinterpret_cast<uintptr_t>(&StartStack) + 1;  // Never 0 (spec §4.4 8).
   return StackId(&pc, 1);
+}
+
+// ---- CPU samples (StartOptions::cpu_profile_hz) ----
+//
+// SIGPROF (setitimer ITIMER_PROF, as runtime/pprof's CPU profile) interrupts a thread using CPU.
+// The handler only fills a slot of a fixed ring: time, P, fiber and a frame-pointer walk of the
+// interrupted stack, bounded by that stack (the fiber's, or the thread's when its bounds were
+// cached outside the handler; else just the interrupted PC). The writer thread drains the ring
+// every 100 ms (and Stop drains the rest) into a batch of its own whose header says P 0, as Go
+// 1.19's traceReadCPU does: each CPUSample's time is when it was drained, its first argument
+// the time it was taken (the reader re-sorts samples by it). Rejected: writing samples into
+// the interrupted P's batch from the handler (the handler may have interrupted an Emit into it).
+
+constexpr int kCpuSlots = 4096;  // About 40 s of one busy CPU at 100 Hz between two drains.
+constexpr int kCpuDepth = 48;
+
+struct CpuSlot {
+  std::atomic<uint32_t> state{0};  // 0 free, 1 being written by a handler, 2 ready.
+  uint64_t ts = 0;
+  uint64_t p = 0;
+  uint64_t g = 0;
+  int n = 0;
+  uintptr_t pcs[kCpuDepth + 1];  // +1: the CPU-stack marker (see StackIdCpu).
+};
+CpuSlot* cpu_slots = nullptr;           // Allocated at the first sampled Start; never freed.
+std::atomic<int32_t> cpu_in_handler{0};
+std::atomic<uint64_t> cpu_next{0};
+std::atomic<uint64_t> cpu_lost{0};      // This trace's samples that found no free slot.
+std::atomic<bool> cpu_handler_installed{false};
+std::mutex cpu_mu;                      // Serialises drains (writer thread, Stop).
+PTrace cpu_pt;                          // The samples' batch (header P 0). Guarded by cpu_mu.
+uint64_t cpu_written = 0;               // Guarded by cpu_mu.
+
+// Reads the interrupted pc, sp and frame pointer from the signal context.
+bool SignalRegs(void* uctx, uintptr_t* pc, uintptr_t* sp, uintptr_t* fp) {
+  const auto* uc = static_cast<const ucontext_t*>(uctx);
+#if defined(__x86_64__)
+  *pc = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+  *sp = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RSP]);
+  *fp = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RBP]);
+  return true;
+#elif defined(__aarch64__)
+  *pc = static_cast<uintptr_t>(uc->uc_mcontext.pc);
+  *sp = static_cast<uintptr_t>(uc->uc_mcontext.sp);
+  *fp = static_cast<uintptr_t>(uc->uc_mcontext.regs[29]);
+  return true;
+#else
+  (void)uc;
+  (void)pc;
+  (void)sp;
+  (void)fp;
+  return false;
+#endif
+}
+
+__attribute__((no_sanitize_address, no_sanitize_thread)) void OnCpuSignal(int, siginfo_t*,
+                                                                          void* uctx) {
+  const int saved_errno = errno;
+  cpu_in_handler.fetch_add(1, std::memory_order_seq_cst);
+  if (cpu_on.load(std::memory_order_seq_cst)) {
+    CpuSlot& s = cpu_slots[cpu_next.fetch_add(1, std::memory_order_relaxed) % kCpuSlots];
+    uint32_t expect = 0;
+    if (!s.state.compare_exchange_strong(expect, 1, std::memory_order_acquire)) {
+      cpu_lost.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      s.ts = Ticks();
+      M* m = GetM();
+      G* gp = m != nullptr ? m->curg : nullptr;
+      s.p = m != nullptr && m->p != nullptr ? static_cast<uint64_t>(m->p->id) : ~uint64_t{0};
+      s.g = gp != nullptr ? gp->goid.load(std::memory_order_relaxed) : 0;
+      s.n = 0;
+      uintptr_t pc = 0, sp = 0, fp = 0;
+      if (SignalRegs(uctx, &pc, &sp, &fp) && pc != 0) {
+        s.pcs[s.n++] = pc + 1;  // Symbolized as pc - 1, like the return addresses after it.
+        uintptr_t lo = 0, hi = 0;
+        if (gp != nullptr) {
+          lo = reinterpret_cast<uintptr_t>(gp->stack.lo);
+          hi = lo + gp->stack.size;
+        }
+        if (sp < lo || sp >= hi) {  // Not on the fiber's stack: g0 or a thread of its own.
+          lo = thread_stack.lo;
+          hi = thread_stack.hi > 1 ? thread_stack.hi : 0;
+        }
+        if (sp >= lo && sp < hi) s.n = WalkFrames(fp, sp, hi, s.pcs, s.n, kCpuDepth);
+      }
+      s.state.store(2, std::memory_order_release);
+    }
+  }
+  cpu_in_handler.fetch_sub(1, std::memory_order_seq_cst);
+  errno = saved_errno;
+}
+
+// Drains every ready slot into cpu_pt, oldest first. Any thread but the handler's.
+void DrainCpuSamples() {
+  std::lock_guard<std::mutex> l(cpu_mu);
+  if (cpu_slots == nullptr) return;
+  struct Taken {
+    uint64_t ts, p, g;
+    int n;
+    uintptr_t pcs[kCpuDepth + 1];
+  };
+  static std::vector<Taken>& taken = *new std::vector<Taken>();  // Guarded by cpu_mu.
+  taken.clear();
+  for (int i = 0; i < kCpuSlots; i++) {
+    CpuSlot& s = cpu_slots[i];
+    if (s.state.load(std::memory_order_acquire) != 2) continue;
+    Taken t{s.ts, s.p, s.g, s.n, {}};
+    memcpy(t.pcs, s.pcs, sizeof(uintptr_t) * static_cast<size_t>(s.n));
+    taken.push_back(t);
+    s.state.store(0, std::memory_order_release);
+  }
+  std::sort(taken.begin(), taken.end(),
+            [](const Taken& a, const Taken& b) { return a.ts < b.ts; });
+  for (Taken& t : taken) {
+    // A marker word ends a CPU sample's key: its stack is kept whole at Stop (events drop their
+    // leading runtime-internal frames, a sample must not), and never shares an id with an
+    // event's stack of the same PCs.
+    t.pcs[t.n] = 0;
+    const uint64_t stk = t.n > 0 ? StackId(t.pcs, t.n + 1) : 0;
+    Emit(&cpu_pt, 0, EventType::kCPUSample, Ticks(), {t.ts, t.p, t.g}, stk);
+    cpu_written++;
+  }
+}
+
+// Arms the profiling timer for a trace starting now. 0, EBUSY (the timer is in use), or errno.
+int StartCpuSampling(int hz) {
+  struct itimerval cur {};
+  if (getitimer(ITIMER_PROF, &cur) != 0) return errno;
+  if (cur.it_value.tv_sec != 0 || cur.it_value.tv_usec != 0) return EBUSY;
+  {
+    std::lock_guard<std::mutex> l(cpu_mu);
+    if (cpu_slots == nullptr) cpu_slots = new CpuSlot[kCpuSlots];
+    for (int i = 0; i < kCpuSlots; i++) cpu_slots[i].state.store(0, std::memory_order_relaxed);
+    cpu_written = 0;
+    cpu_pt = PTrace();
+  }
+  cpu_lost.store(0);
+  if (!cpu_handler_installed.exchange(true)) {
+    // Stays installed (ignoring signals while off): a late SIGPROF must not kill the process.
+    struct sigaction sa {};
+    sa.sa_sigaction = OnCpuSignal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGPROF, &sa, nullptr) != 0) {
+      cpu_handler_installed.store(false);
+      return errno;
+    }
+  }
+  CacheThreadStack();
+  cpu_on.store(true, std::memory_order_seq_cst);
+  struct itimerval it {};
+  it.it_interval.tv_usec = 1000000 / hz;
+  it.it_value = it.it_interval;
+  if (setitimer(ITIMER_PROF, &it, nullptr) != 0) {
+    const int err = errno;
+    cpu_on.store(false);
+    return err;
+  }
+  return 0;
+}
+
+// Disarms the timer, waits out running handlers and writes what is left (before the stack
+// table is built). *written/*lost: this trace's sample counts.
+void StopCpuSampling(uint64_t* written, uint64_t* lost) {
+  if (!cpu_on.load()) return;
+  struct itimerval zero {};
+  setitimer(ITIMER_PROF, &zero, nullptr);
+  cpu_on.store(false, std::memory_order_seq_cst);
+  while (cpu_in_handler.load(std::memory_order_seq_cst) != 0) {
+  }
+  DrainCpuSamples();
+  std::lock_guard<std::mutex> l(cpu_mu);
+  FlushPT(&cpu_pt);
+  *written = cpu_written;
+  *lost = cpu_lost.load();
 }
 
 // ---- Emission helpers ----
@@ -724,16 +968,22 @@ void EmitCreate(PTrace* pt, int64_t pid, G* gp, uint64_t stk) {
 
 void EmitStart(PTrace* pt, int64_t pid, G* gp) {
   const uint64_t id = gp->goid.load(std::memory_order_relaxed);
-  Emit(pt, pid, EventType::kGoStart, Ticks(), {id, ++gp->trace.seq});
+  // Right after the previous fiber's slice end on a direct switch: share its clock read (one
+  // tick later, so the two events keep distinct times as Go's do).
+  const uint64_t sw = std::exchange(pt->switch_ts, 0);
+  Emit(pt, pid, EventType::kGoStart, sw != 0 ? sw + 1 : Ticks(), {id, ++gp->trace.seq});
   pt->curg = id;
   pt->curg_g = gp;
 }
 
-// Ends the P's open slice with t (GoSched, GoBlock*, GoEnd, ...).
-void EmitSliceEnd(PTrace* pt, int64_t pid, EventType t, uint64_t stk) {
-  Emit(pt, pid, t, Ticks(), {}, stk);
+// Ends the P's open slice with t (GoSched, GoBlock*, GoEnd, ...). switching: the caller is the
+// outgoing fiber itself, on a direct fiber-to-fiber switch whose GoStart follows at once.
+void EmitSliceEnd(PTrace* pt, int64_t pid, EventType t, uint64_t stk, bool switching = false) {
+  const uint64_t ts = Ticks();
+  Emit(pt, pid, t, ts, {}, stk);
   pt->curg = 0;
   pt->curg_g = nullptr;
+  pt->switch_ts = switching ? ts : 0;
 }
 
 inline uint64_t SysWord(uint32_t gen, uint64_t st) { return (static_cast<uint64_t>(gen) << 2) | st; }
@@ -777,12 +1027,14 @@ void BlockStolenSlice(P* pp, G* thief) {
 
 void TraceGStatus(G* gp, GStatus from, GStatus to) {
   void* fp = __builtin_frame_address(0);
-  P* pp = CurP();
+  M* const m = GetM();  // Once: GetM is an opaque call (TT_NOIPA).
+  G* const cur = m != nullptr ? m->curg : nullptr;
+  P* pp = m != nullptr ? m->p : nullptr;
   PTrace* pt = PtOf(pp);
   const int64_t pid = PidOf(pp);
   const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
   if (from == GStatus::kDead && to == GStatus::kRunnable) {
-    EmitCreate(pt, pid, gp, GetG() ? StackFrom(fp) : 0);
+    EmitCreate(pt, pid, gp, cur ? StackFromG(fp, cur) : 0);
     return;
   }
   if (gp->trace.gen != gen) return;  // Not announced in this trace (cannot happen).
@@ -807,10 +1059,11 @@ void TraceGStatus(G* gp, GStatus from, GStatus to) {
     case GStatus::kRunnable:
       if (from == GStatus::kWaiting) {
         Emit(pt, pid, EventType::kGoUnblock, Ticks(), {id, ++gp->trace.seq},
-             GetG() ? StackFrom(fp) : 0);
+             cur ? StackFromG(fp, cur) : 0);
       } else if (from == GStatus::kRunning) {
+        const bool self = gp == cur;
         EmitSliceEnd(pt, pid, gp->trace.preempt ? EventType::kGoPreempt : EventType::kGoSched,
-                     StackOfParked(gp));
+                     self ? StackFromG(fp, gp) : StackOfParked(gp), self);
         gp->trace.preempt = false;
       } else if (from == GStatus::kSyscall) {
         const uint64_t w = gp->trace.sys.load(std::memory_order_acquire);
@@ -823,14 +1076,18 @@ void TraceGStatus(G* gp, GStatus from, GStatus to) {
     case GStatus::kPreempted:
       EmitSliceEnd(pt, pid, EventType::kGoPreempt, StackOfParked(gp));
       return;
-    case GStatus::kWaiting:
-      EmitSliceEnd(pt, pid, BlockEvent(gp), StackOfParked(gp));
+    case GStatus::kWaiting: {
+      // On the direct switch (DirectSwitch) the fiber still runs on its own stack: walk it from
+      // here; on the slow path it is parked and its saved context is the start.
+      const bool self = gp == cur;
+      EmitSliceEnd(pt, pid, BlockEvent(gp), self ? StackFromG(fp, gp) : StackOfParked(gp), self);
       return;
+    }
     case GStatus::kDead:
-      if (from == GStatus::kRunning) EmitSliceEnd(pt, pid, EventType::kGoEnd, 0);
+      if (from == GStatus::kRunning) EmitSliceEnd(pt, pid, EventType::kGoEnd, 0, gp == cur);
       return;
     case GStatus::kSyscall:
-      Emit(pt, pid, EventType::kGoSysCall, Ticks(), {}, StackFrom(fp));
+      Emit(pt, pid, EventType::kGoSysCall, Ticks(), {}, StackFromG(fp, cur));
       gp->trace.sys_p = pp;
       gp->trace.sys.store(SysWord(gen, 1), std::memory_order_release);
       return;
@@ -856,6 +1113,7 @@ bool TraceCasGStatusNoP(G* gp, GStatus from, GStatus to, uint32_t* seen) {
 }
 
 void TraceProcStart(M* m, P* pp) {
+  if (m == GetM()) CacheThreadStack();  // For CPU samples of this thread's scheduler stack.
   PTrace* pt = &pp->trace;
   const uint32_t gen = trace_gen.load(std::memory_order_relaxed);
   if (pt->gen == gen && pt->running) return;
@@ -1052,7 +1310,7 @@ void AnnounceG(G* gp, void* arg) {
 }
 
 // Runs on a fiber: the world is stopped around the announcement of every live fiber.
-int StartOnFiber(Writer w, Ring* ring) {
+int StartOnFiber(Writer w, Ring* ring, int cpu_hz = 0) {
   G* self = MustGetG();
   StopTheWorld("start trace");
   auto* s = new Session();
@@ -1083,6 +1341,7 @@ int StartOnFiber(Writer w, Ring* ring) {
     if (P* pp = TraceAllP(i)) {
       pp->trace.running = false;
       pp->trace.curg = 0;
+      pp->trace.switch_ts = 0;
     }
   }
   global_pt.running = false;
@@ -1098,6 +1357,8 @@ int StartOnFiber(Writer w, Ring* ring) {
   // P-less transitions are now serialised with this snapshot.
   ForEachG(AnnounceG, self);
   global_lock.Release();
+  regions_dropped.store(0);
+  if (cpu_hz > 0) s->cpu_error = StartCpuSampling(cpu_hz);
   M* m = GetM();
   P* pp = m->p;
   Emit(&pp->trace, pp->id, EventType::kGomaxprocs, Ticks(),
@@ -1137,7 +1398,7 @@ std::string MetaRecords(uint64_t ticks_start, int64_t ns_start, uint64_t ticks_e
     for (size_t i = 0; i < n; i++) {
       uintptr_t pc;
       memcpy(&pc, k.data() + i * sizeof(uintptr_t), sizeof(pc));
-      pcs.push_back(pc - 1);  // A PC inside the call instruction, as Go's frames hold.
+      if (pc != 0) pcs.push_back(pc - 1);  // A PC inside the call instruction, as Go's hold.
     }
   }
   std::sort(pcs.begin(), pcs.end());
@@ -1151,7 +1412,17 @@ std::string MetaRecords(uint64_t ticks_start, int64_t ns_start, uint64_t ticks_e
   std::string body;
   for (size_t id = 1; id <= keys.size(); id++) {
     const std::string& k = keys[id - 1];
-    const size_t npc = k.size() / sizeof(uintptr_t);
+    size_t npc = k.size() / sizeof(uintptr_t);
+    // A CPU sample's stack ends with a 0 marker (DrainCpuSamples): kept whole.
+    bool cpu_stack = false;
+    if (npc > 0) {
+      uintptr_t last;
+      memcpy(&last, k.data() + (npc - 1) * sizeof(uintptr_t), sizeof(last));
+      if (last == 0) {
+        npc--;
+        cpu_stack = true;
+      }
+    }
     body.clear();
     size_t n = 0;
     std::string frames;
@@ -1174,7 +1445,7 @@ std::string MetaRecords(uint64_t ticks_start, int64_t ns_start, uint64_t ticks_e
           }
         }
       }
-      if (!found) skip_pcs = skip_depth = 0;
+      if (!found || cpu_stack) skip_pcs = skip_depth = 0;
     }
     for (size_t i = skip_pcs; i < npc && n < 1000; i++) {
       uintptr_t pc;
@@ -1212,6 +1483,7 @@ std::string MetaRecords(uint64_t ticks_start, int64_t ns_start, uint64_t ticks_e
 // (or the runtime gone): the caller owns every P.
 void CloseAndFlush(G* self) {
   const int32_t n = 256;  // Every P ever made: ones beyond GOMAXPROCS may hold events too.
+  StopCpuSampling(&session->cpu_samples, &session->cpu_lost);
   if (self != nullptr) {
     P* mine = CurP();
     if (mine && mine->trace.curg != 0) {
@@ -1260,6 +1532,9 @@ trace::StopResult Finish() {
   r.bytes_written = s->written;
   r.bytes_lost = s->lost_bytes;
   r.events_lost = s->lost_events;
+  r.cpu_samples = s->cpu_samples;
+  r.cpu_samples_lost = s->cpu_lost;
+  r.regions_dropped = regions_dropped.exchange(0);
   if (r.error != 0 || r.bytes_lost != 0) {
     char msg[256];
     snprintf(msg, sizeof(msg), "trace writer: %s; lost %llu bytes (%llu events)",
@@ -1267,6 +1542,10 @@ trace::StopResult Finish() {
              static_cast<unsigned long long>(r.bytes_lost),
              static_cast<unsigned long long>(r.events_lost));
     r.message = msg;
+  }
+  if (s->cpu_error != 0) {
+    if (!r.message.empty()) r.message += "; ";
+    r.message += std::string("cpu samples: setitimer: ") + strerror(s->cpu_error);
   }
   {
     std::lock_guard<std::mutex> l(stats_mu);
@@ -1663,8 +1942,29 @@ uint64_t AnnotStack(void* fp) {
   return annotation_stacks.load(std::memory_order_relaxed) ? internal::StackFrom(fp) : 0;
 }
 
-// The P of the calling fiber if it may write annotations (a fiber announced in this trace).
-internal::P* AnnotP() {
+// Writes annotation t: into the calling thread's P batch when it holds a P (a fiber, or the
+// scheduler's own stack), else into the global batch (P -1, G 0 for the reader) under
+// global_lock, as Go writes the events of an M without a P. False if nothing was written
+// (tracing stopped meanwhile, or the fiber was not announced in this trace).
+bool EmitAnnotation(EventType t, std::initializer_list<uint64_t> args, uint64_t stk,
+                    std::string_view msg = {}) {
+  internal::M* m = internal::GetM();
+  if (m != nullptr && m->p != nullptr) {
+    if (m->curg != nullptr &&
+        m->curg->trace.gen != internal::trace_gen.load(std::memory_order_relaxed)) {
+      return false;
+    }
+    internal::Emit(&m->p->trace, m->p->id, t, internal::Ticks(), args, stk, msg);
+    return true;
+  }
+  internal::LockGuard g(&internal::global_lock);
+  if (!IsEnabled()) return false;
+  internal::Emit(&internal::global_pt, -1, t, internal::Ticks(), args, stk, msg);
+  return true;
+}
+
+// Regions only on a fiber holding its P (see "Annotations outside fibers" in trace.h).
+internal::P* RegionP() {
   internal::M* m = internal::GetM();
   if (m == nullptr || m->p == nullptr || m->curg == nullptr) return nullptr;
   if (m->curg->trace.gen != internal::trace_gen.load(std::memory_order_relaxed)) return nullptr;
@@ -1676,10 +1976,8 @@ std::pair<Context, Task> NewTask(const Context& ctx, std::string_view type) {
   void* fp = __builtin_frame_address(0);
   const uint64_t id = task_ids.fetch_add(1, std::memory_order_relaxed) + 1;
   if (IsEnabled()) {
-    if (internal::P* pp = AnnotP()) {
-      internal::Emit(&pp->trace, pp->id, EventType::kUserTaskCreate, internal::Ticks(),
-                     {id, ctx.task_id(), internal::StringId(type)}, AnnotStack(fp));
-    }
+    EmitAnnotation(EventType::kUserTaskCreate, {id, ctx.task_id(), internal::StringId(type)},
+                   AnnotStack(fp));
   }
   return {Context(id), Task(id)};
 }
@@ -1688,17 +1986,17 @@ void Task::End() {
   void* fp = __builtin_frame_address(0);
   const uint64_t id = std::exchange(id_, 0);
   if (id == 0 || !IsEnabled()) return;
-  if (internal::P* pp = AnnotP()) {
-    internal::Emit(&pp->trace, pp->id, EventType::kUserTaskEnd, internal::Ticks(), {id},
-                   AnnotStack(fp));
-  }
+  EmitAnnotation(EventType::kUserTaskEnd, {id}, AnnotStack(fp));
 }
 
 Region StartRegion(const Context& ctx, std::string_view type) {
   void* fp = __builtin_frame_address(0);
   if (!IsEnabled()) return Region();
-  internal::P* pp = AnnotP();
-  if (pp == nullptr) return Region();
+  internal::P* pp = RegionP();
+  if (pp == nullptr) {
+    internal::regions_dropped.fetch_add(1, std::memory_order_relaxed);
+    return Region();
+  }
   internal::Emit(&pp->trace, pp->id, EventType::kUserRegion, internal::Ticks(),
                  {ctx.task_id(), 0, internal::StringId(type)}, AnnotStack(fp));
   return Region(ctx.task_id(), type);
@@ -1708,7 +2006,9 @@ void Region::EndSlow() {
   void* fp = __builtin_frame_address(0);
   live_ = false;
   if (!IsEnabled()) return;
-  if (internal::P* pp = AnnotP()) {
+  // Started on this fiber, which may have lost its P since (a system call): then the end is
+  // missing, which readers accept (the region runs to the end of the trace).
+  if (internal::P* pp = RegionP()) {
     internal::Emit(&pp->trace, pp->id, EventType::kUserRegion, internal::Ticks(),
                    {task_, 1, internal::StringId(type_)}, AnnotStack(fp));
   }
@@ -1716,10 +2016,8 @@ void Region::EndSlow() {
 
 namespace {
 void LogAt(void* fp, const Context& ctx, std::string_view category, std::string_view message) {
-  internal::P* pp = AnnotP();
-  if (pp == nullptr) return;
-  internal::Emit(&pp->trace, pp->id, EventType::kUserLog, internal::Ticks(),
-                 {ctx.task_id(), internal::StringId(category)}, AnnotStack(fp), message);
+  EmitAnnotation(EventType::kUserLog, {ctx.task_id(), internal::StringId(category)},
+                 AnnotStack(fp), message);
 }
 }  // namespace
 
@@ -1750,20 +2048,31 @@ void Logf(const Context& ctx, std::string_view category, const char* fmt, ...) {
   LogAt(__builtin_frame_address(0), ctx, category, big);
 }
 
-int Start(Writer w) {
+int Start(Writer w, const StartOptions& options) {
+  if (options.cpu_profile_hz < 0 || options.cpu_profile_hz > 1000) return EINVAL;
   if (!internal::RuntimeRunning()) return ESRCH;
   if (!CasState(State::kOff, State::kStarting)) return EBUSY;
-  const int rc =
-      internal::OnFiber<int>([&] { return internal::StartOnFiber(std::move(w), nullptr); });
+  if (options.cpu_profile_hz > 0) {
+    struct itimerval cur {};
+    if (getitimer(ITIMER_PROF, &cur) == 0 && (cur.it_value.tv_sec != 0 || cur.it_value.tv_usec != 0)) {
+      internal::state.store(static_cast<uint32_t>(State::kOff));
+      return EBUSY;  // Another CPU profile runs.
+    }
+  }
+  const int rc = internal::OnFiber<int>([&] {
+    return internal::StartOnFiber(std::move(w), nullptr, options.cpu_profile_hz);
+  });
   internal::state.store(static_cast<uint32_t>(rc == 0 ? State::kOn : State::kOff));
   return rc;
 }
 
-int StartFd(int fd) {
-  return Start([fd](const void* data, size_t size) { return internal::WriteAll(fd, data, size); });
+int StartFd(int fd, const StartOptions& options) {
+  return Start([fd](const void* data, size_t size) { return internal::WriteAll(fd, data, size); },
+               options);
 }
 
-int StartFile(const std::string& path) {
+int StartFile(const std::string& path, const StartOptions& options) {
+  if (options.cpu_profile_hz < 0 || options.cpu_profile_hz > 1000) return EINVAL;
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return errno;
   struct Closer {
@@ -1773,7 +2082,7 @@ int StartFile(const std::string& path) {
   std::shared_ptr<Closer> closer(new Closer{fd});
   const int rc = Start([closer](const void* data, size_t size) {
     return internal::WriteAll(closer->fd, data, size);
-  });
+  }, options);
   return rc;  // On failure the writer, and with it the fd, is already gone.
 }
 

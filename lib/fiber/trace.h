@@ -38,14 +38,23 @@ namespace tracetool::fiber::trace {
 // errno value. After an error no more bytes are offered (they are counted as lost).
 using Writer = std::function<int(const void* data, size_t size)>;
 
+struct StartOptions {
+  // CPU samples in the trace (Go 1.19's CPUSample events, as with runtime/pprof's CPU profile
+  // running beside the trace): SIGPROF at this rate (1..1000 Hz; 0: none), each sample with the
+  // interrupted thread's P, fiber and frame-pointer stack. The process has one ITIMER_PROF:
+  // Start answers EBUSY while another CPU profile (lib/fiber/debug) has it armed.
+  int cpu_profile_hz = 0;
+};
+
 // Start() begins writing a trace to w. Callable from a fiber or from any thread while
 // fiber::Run() is active (from a thread outside the runtime it starts a helper fiber, which
 // switches off deadlock detection like any foreign Go()). Returns 0, EBUSY if a trace is
-// already running (or starting/stopping), ESRCH if no runtime is running.
-int Start(Writer w);
+// already running (or starting/stopping) or the CPU profiling timer is taken, ESRCH if no
+// runtime is running, EINVAL for a bad option.
+int Start(Writer w, const StartOptions& options = {});
 // StartFile() opens path (create/truncate) and starts; StartFd() writes to fd (not closed).
-int StartFile(const std::string& path);
-int StartFd(int fd);
+int StartFile(const std::string& path, const StartOptions& options = {});
+int StartFd(int fd, const StartOptions& options = {});
 
 struct StopResult {
   int error = 0;              // First errno of the writer (or of the sink), 0 if none.
@@ -53,6 +62,12 @@ struct StopResult {
   uint64_t bytes_written = 0;
   uint64_t bytes_lost = 0;    // Bytes not written: sink error, or the sink was too slow.
   uint64_t events_lost = 0;   // Events inside those bytes.
+  // CPU samples written (StartOptions::cpu_profile_hz), and taken but not written (the sample
+  // ring was full, or the interrupted thread's stack could not be read).
+  uint64_t cpu_samples = 0;
+  uint64_t cpu_samples_lost = 0;
+  // Regions started outside a fiber holding a P (see Region below): not recorded.
+  uint64_t regions_dropped = 0;
   bool ok() const { return error == 0 && bytes_lost == 0; }
 };
 // Stop() ends the trace: flushes every buffer, appends the frequency, string and symbolized
@@ -106,6 +121,13 @@ class Task {
 // NewTask() creates a task of the given type, a child of ctx's task, and returns a context that
 // carries it.
 std::pair<Context, Task> NewTask(const Context& ctx, std::string_view type);
+
+// Annotations outside fibers. Go always has a goroutine; a thread that is not a fiber (or a
+// fiber in a system call, which has given up its P) has none. Its tasks and logs are written to
+// the global batch (P -1), where the reader attributes them to G 0, Go's "no goroutine"; Go's
+// runtime writes events of an M without a P the same way. Its regions are dropped and counted
+// (StopResult::regions_dropped): the reader checks region nesting per goroutine, and the
+// overlapping regions of several threads on G 0 would make Go's tool reject the trace.
 
 // A Region is a time interval of one fiber (Go's trace.Region). End() it on the fiber that
 // started it; regions nest. The destructor ends it if End() was not called.

@@ -7,6 +7,10 @@
 #     fibertrace.coverage  one fiberload run writes every event type (checked with tracetool -d).
 #       FiberTrace.FlightRecorder*: the flight recorder's dumps are valid, hold the last events
 #       and not the old ones, stay within the byte budget, and come by API, thread and signal.
+#       FiberTrace.CpuSample*: StartOptions::cpu_profile_hz writes CPUSample events (ordered, with
+#       the burning fiber, its P and a stack through BurnCpu), EINVAL/EBUSY for a bad rate or a
+#       taken profiling timer. FiberTrace.AnnotationsOutsideFibers: a plain thread's task and log
+#       are on P -1 / G 0, its region is dropped and counted.
 #   oracle.fibertrace.*    (label oracle) Go 1.19's go tool trace -d and all four -pprof modes
 #       accept the traces of fiberload (--trace and a --flight dump) and of the gtest suite, and tracetool's output equals Go's
 #       (tests/oracle/compare.sh).
@@ -41,7 +45,8 @@ foreach(name fiberload_p1 fiberload_p2 fiberload_flight FiberTrace.FlightRecorde
              FiberTrace.ChanBlock10msIsAttributedToTheReceiveLine
              FiberTrace.BlockingSyscall20msShowsAsSyscallTime
              FiberTrace.WakeupWhileThePIsBusyIsSchedulerWait FiberTrace.RegionsNestAndTasksSpanFibers
-             FiberTrace.StartStopRepeatedlyFromSeveralThreads.0 FiberTrace.TraceEndsWithRun)
+             FiberTrace.StartStopRepeatedlyFromSeveralThreads.0 FiberTrace.TraceEndsWithRun
+             FiberTrace.CpuSamplesAreInTheTrace FiberTrace.AnnotationsOutsideFibers)
   foreach(mode d net sync syscall sched)
     add_test(NAME oracle.fibertrace.${name}.${mode}
       COMMAND bash ${PROJECT_SOURCE_DIR}/tests/oracle/compare.sh

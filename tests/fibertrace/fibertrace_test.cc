@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -282,6 +283,149 @@ TEST(FiberTrace, RegionsNestAndTasksSpanFibers) {
     EXPECT_EQ(seq, (std::vector<std::string>{"start:outer", "start:inner", "end:inner", "end:outer"}))
         << "fiber " << g;
   }
+}
+
+// Spins until the process used `cpu` of CPU time (or 5 s passed): work for SIGPROF to sample.
+__attribute__((noinline)) void BurnCpu(std::chrono::milliseconds cpu) {
+  const auto used = [] {
+    struct timespec ts {};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+  };
+  const auto start = used();
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  volatile uint64_t x = 1;
+  while (used() - start < cpu && std::chrono::steady_clock::now() < deadline) {
+    for (int i = 0; i < 10000; i++) x = x * 6364136223846793005ull + 1;
+  }
+}
+
+TEST(FiberTrace, CpuSamplesAreInTheTrace) {
+  uint64_t burner = 0;
+  trace::StopResult r;
+  auto out = std::make_shared<std::string>();
+  fiber::Options o;
+  o.procs = 2;
+  fiber::Run(o, [&] {
+    trace::StartOptions opts;
+    opts.cpu_profile_hz = 1000;
+    ASSERT_EQ(trace::Start(MemoryWriter(out), opts), 0);
+    fiber::WaitGroup wg;
+    wg.Add(1);
+    fiber::Go([&] {
+      burner = fiber::CurrentFiberId();
+      BurnCpu(300ms);
+      wg.Done();
+    });
+    wg.Wait();
+    r = trace::Stop();
+  });
+  EXPECT_TRUE(r.ok()) << r.message;
+  Dump(TestName(), *out);
+  Parsed p = Parse(*out);
+  ASSERT_EQ(p.error, "");
+  uint64_t samples = 0, in_burner = 0, at_burn = 0;
+  int64_t last_ts = -1;
+  for (const parser::Event& ev : p.events) {
+    if (ev.type != EventType::kCPUSample) continue;
+    samples++;
+    EXPECT_GE(ev.ts, last_ts) << "samples are ordered by the time they were taken";
+    last_ts = ev.ts;
+    EXPECT_NE(ev.stack_id, 0u);
+    if (ev.g != burner) continue;
+    in_burner++;
+    EXPECT_GE(ev.p, 0) << "a fiber that runs holds a P";
+    for (const std::string& f : p.Frames(ev.stack_id)) {
+      if (f.find("BurnCpu") != std::string::npos) {
+        at_burn++;
+        break;
+      }
+    }
+  }
+  EXPECT_EQ(samples, r.cpu_samples) << "lost: " << r.cpu_samples_lost;
+  // ITIMER_PROF ticks with the kernel's HZ (>= 100): 300 ms of CPU are >= 30 samples; leave
+  // room for a loaded machine (the kernel charges the signal to whichever thread ran).
+  EXPECT_GE(in_burner, 10u) << samples << " samples in all";
+  EXPECT_GE(at_burn * 10, in_burner * 8) << "most of the burner's samples are in BurnCpu";
+}
+
+TEST(FiberTrace, CpuSampleOptionErrors) {
+  fiber::Run(fiber::Options(), [] {
+    trace::StartOptions bad;
+    bad.cpu_profile_hz = 5000;
+    EXPECT_EQ(trace::Start(MemoryWriter(std::make_shared<std::string>()), bad), EINVAL);
+    // Another CPU profile holds the process's one profiling timer: EBUSY, and no trace starts.
+    struct sigaction ign {}, old {};
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    ASSERT_EQ(sigaction(SIGPROF, &ign, &old), 0);
+    struct itimerval it {}, zero {};
+    it.it_value.tv_sec = 100;
+    ASSERT_EQ(setitimer(ITIMER_PROF, &it, nullptr), 0);
+    trace::StartOptions opts;
+    opts.cpu_profile_hz = 100;
+    EXPECT_EQ(trace::Start(MemoryWriter(std::make_shared<std::string>()), opts), EBUSY);
+    EXPECT_FALSE(trace::IsEnabled());
+    setitimer(ITIMER_PROF, &zero, nullptr);
+    sigaction(SIGPROF, &old, nullptr);
+  });
+}
+
+// Annotations of a thread that is not a fiber: tasks and logs are written with G 0 on the global
+// batch; regions are dropped and counted (trace.h explains why).
+TEST(FiberTrace, AnnotationsOutsideFibers) {
+  trace::StopResult r;
+  uint64_t task_id = 0;
+  auto out = std::make_shared<std::string>();
+  fiber::Run(fiber::Options(), [&] {
+    ASSERT_EQ(trace::Start(MemoryWriter(out)), 0);
+    std::thread t([&] {
+      auto [ctx, task] = trace::NewTask(trace::Background(), "thread-task");
+      task_id = task.id();
+      {
+        trace::Region region = trace::StartRegion(ctx, "thread-region");
+        trace::Log(ctx, "thread", "hello from a thread");
+      }
+      task.End();
+    });
+    t.join();
+    trace::WithRegion(trace::Background(), "fiber-region", [] {});
+    r = trace::Stop();
+  });
+  EXPECT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(r.regions_dropped, 1u);
+  Dump(TestName(), *out);
+  Parsed p = Parse(*out);
+  ASSERT_EQ(p.error, "");
+  int creates = 0, ends = 0, logs = 0, regions = 0;
+  for (size_t i = 0; i < p.events.size(); i++) {
+    const parser::Event& ev = p.events[i];
+    if (ev.type == EventType::kUserTaskCreate && ev.args[0] == task_id) {
+      creates++;
+      EXPECT_EQ(ev.g, 0u);
+      EXPECT_EQ(ev.p, -1);
+      EXPECT_EQ(p.reader->String(ev.args[2]), "thread-task");
+      EXPECT_NE(ev.stack_id, 0u) << "the thread's stack is walked too";
+    }
+    if (ev.type == EventType::kUserTaskEnd && ev.args[0] == task_id) {
+      ends++;
+      EXPECT_EQ(ev.from.type, EventType::kUserTaskCreate);
+    }
+    if (ev.type == EventType::kUserLog && ev.args[0] == task_id) {
+      logs++;
+      EXPECT_EQ(ev.g, 0u);
+      EXPECT_EQ(p.messages[i], "hello from a thread");
+    }
+    if (ev.type == EventType::kUserRegion) {
+      regions++;
+      EXPECT_EQ(p.reader->String(ev.args[2]), "fiber-region");
+      EXPECT_NE(ev.g, 0u);
+    }
+  }
+  EXPECT_EQ(creates, 1);
+  EXPECT_EQ(ends, 1);
+  EXPECT_EQ(logs, 1);
+  EXPECT_EQ(regions, 2);
 }
 
 TEST(FiberTrace, ApiErrors) {

@@ -48,6 +48,10 @@ struct PTrace {
   bool running = false;     // ProcStart emitted and not yet ProcStop in this session.
   uint64_t curg = 0;        // Fiber whose GoStart is this P's open slice (0: none).
   G* curg_g = nullptr;      // Its G.
+  // A fiber-to-fiber switch in progress (DirectSwitch): the time of the outgoing fiber's
+  // GoSched/GoBlock/GoEnd, which the incoming fiber's GoStart reuses (one clock read per
+  // switch). 0: none.
+  uint64_t switch_ts = 0;
 };
 
 // ---- Hooks (call only when TraceOn()) ----
