@@ -19,6 +19,22 @@ Output::~Output() {
 bool Output::Open(const std::string& path, std::string* err) {
   if (path.empty() || path == "-") return true;
   path_ = path;
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    // A device (-o /dev/null), FIFO or symlink: written in place. Renaming a temporary file over
+    // it would replace it with a regular file (as root, /dev/null itself).
+    if (S_ISDIR(st.st_mode)) {
+      *err = path + ": cannot write output: is a directory";
+      return false;
+    }
+    fd_ = open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd_ < 0) {
+      *err = path + ": cannot open output file: " + strerror(errno);
+      fd_ = 1;
+      return false;
+    }
+    return true;
+  }
   std::string tmpl = path + ".tmp-XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
@@ -66,7 +82,15 @@ bool Output::Flush() {
 
 bool Output::Commit() {
   if (!Flush()) return false;
-  if (tmp_path_.empty()) return true;
+  if (tmp_path_.empty()) {
+    if (fd_ > 2 && close(fd_) != 0) {  // Written in place (see Open).
+      fd_ = -1;
+      error_ = path_ + ": write error: " + strerror(errno);
+      return false;
+    }
+    if (fd_ > 2) fd_ = -1;
+    return true;
+  }
   if (fsync(fd_) != 0 || close(fd_) != 0) {
     error_ = path_ + ": write error: " + strerror(errno);
     fd_ = -1;

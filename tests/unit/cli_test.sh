@@ -51,6 +51,23 @@ check "-pprof=x, --pprof=x, -pprof x agree" sh -c "cmp -s '$W/a.prof' '$W/b.prof
 check "-o writes the file" test "$(rc "$TT" -pprof=sched -o "$W/o.prof" "$T")" = 0
 check "-o file equals stdout" cmp -s "$W/a.prof" "$W/o.prof"
 check "-o leaves no temp files" test "$(ls "$W" | grep -c tmp-)" = 0
+# -o onto something that is not a regular file writes into it, never renames over it (that once
+# turned /dev/null into a regular file).
+mkfifo "$W/fifo"
+cat "$W/fifo" > "$W/from_fifo" &
+check "-o to a FIFO exits 0" test "$(rc "$TT" -pprof=sched -o "$W/fifo" "$T")" = 0
+wait
+check "-o to a FIFO keeps the FIFO" test -p "$W/fifo"
+check "-o to a FIFO writes through it" cmp -s "$W/a.prof" "$W/from_fifo"
+echo old > "$W/target"
+ln -s target "$W/link"
+check "-o to a symlink exits 0" test "$(rc "$TT" -pprof=sched -o "$W/link" "$T")" = 0
+check "-o to a symlink keeps the link" test -L "$W/link"
+check "-o to a symlink writes its target" cmp -s "$W/a.prof" "$W/target"
+check "-o to /dev/null exits 0" test "$(rc "$TT" -pprof=sched -o /dev/null "$T")" = 0
+check "-o to /dev/null leaves it a device" test -c /dev/null
+check "-o to a directory exits 2" test "$(rc "$TT" -pprof=sched -o "$W" "$T")" = 2
+check "-o to a directory says so" grep -q "is a directory" "$W/err"
 check "-o to an unwritable dir exits 2" test "$(rc "$TT" -pprof=sched -o /nonexistent/x.prof "$T")" = 2
 check "failed run leaves no output file" sh -c "! '$TT' -d -o '$W/never.txt' '$W/cut.trace' 2>/dev/null && test ! -e '$W/never.txt'"
 
