@@ -212,6 +212,24 @@ uint32_t FastRand(P* pp) {
   return x;
 }
 
+[[noreturn, gnu::cold, gnu::noinline]] void BadTransition(G* gp, GStatus from, GStatus to,
+                                                          uint32_t seen) {
+  char msg[160];
+  snprintf(msg, sizeof(msg), "casgstatus: fiber %" PRIu64 " bad transition %s -> %s (is %s)",
+           gp->goid.load(), GStatusName(from).data(), GStatusName(to).data(),
+           GStatusName(static_cast<GStatus>(seen)).data());
+  Throw(msg);
+}
+
+// SetGStatusOwned, inlined into the switch paths of this file.
+[[gnu::always_inline]] inline void SetGStatusOwnedInline(G* gp, GStatus from, GStatus to) {
+  const uint32_t seen = gp->atomicstatus.load(std::memory_order_relaxed);
+  if (seen != static_cast<uint32_t>(from)) [[unlikely]] BadTransition(gp, from, to, seen);
+  gp->atomicstatus.store(static_cast<uint32_t>(to), std::memory_order_release);
+  if (TraceOn()) [[unlikely]] TraceGStatus(gp, from, to);
+  ObsStatus(gp, from, to);
+}
+
 // ---- Sanitizer-aware switches: the one place stacks change. ----
 
 void SwitchToG(M* m, G* gp) {
@@ -974,14 +992,14 @@ bool DirectSwitch(M* m, G* gp, MAction action) {
   bool inherit = false;
   G* next = RunqGet(pp, &inherit);
   if (next == nullptr) return false;
-  SetGStatusOwned(gp, GStatus::kRunning,
-                  action == MAction::kPark   ? GStatus::kWaiting
-                  : action == MAction::kExit ? GStatus::kDead
-                                             : GStatus::kRunnable);
+  SetGStatusOwnedInline(gp, GStatus::kRunning,
+                        action == MAction::kPark   ? GStatus::kWaiting
+                        : action == MAction::kExit ? GStatus::kDead
+                                                   : GStatus::kRunnable);
   m->handoff_g = gp;
   m->handoff_action = action;
   // Execute(next), minus the switch through g0.
-  SetGStatusOwned(next, GStatus::kRunnable, GStatus::kRunning);
+  SetGStatusOwnedInline(next, GStatus::kRunnable, GStatus::kRunning);
   if (!inherit) {
     pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,
                         std::memory_order_relaxed);
@@ -1438,6 +1456,7 @@ void Sysmon() {
     sched.sysmon_note.SleepFor(delay_us * 1000);
     if (sched.shutdown.load()) break;
     const int64_t now = Nanotime();
+    ObsCalibrateTicks(now);
     // Poll the network if nobody has for 10 ms (all Ps busy would otherwise starve I/O).
     const int64_t lastpoll = sched.lastpoll.load();
     if (netpoll_waiters.load() > 0 && lastpoll != 0 && lastpoll + 10 * 1000 * 1000 < now) {
@@ -1563,19 +1582,7 @@ void CasGStatus(G* gp, GStatus from, GStatus to) {
 // CasGStatus for a G only the caller can be transitioning (the running G, or one just taken
 // off the caller's own runq), with the caller holding a P: a checked load and a release store
 // instead of a locked CAS, which costs more than the rest of a fiber switch.
-void SetGStatusOwned(G* gp, GStatus from, GStatus to) {
-  const uint32_t seen = gp->atomicstatus.load(std::memory_order_relaxed);
-  if (seen != static_cast<uint32_t>(from)) {
-    char msg[160];
-    snprintf(msg, sizeof(msg), "casgstatus: fiber %" PRIu64 " bad transition %s -> %s (is %s)",
-             gp->goid.load(), GStatusName(from).data(), GStatusName(to).data(),
-             GStatusName(static_cast<GStatus>(seen)).data());
-    Throw(msg);
-  }
-  gp->atomicstatus.store(static_cast<uint32_t>(to), std::memory_order_release);
-  if (TraceOn()) TraceGStatus(gp, from, to);
-  ObsStatus(gp, from, to);
-}
+void SetGStatusOwned(G* gp, GStatus from, GStatus to) { SetGStatusOwnedInline(gp, from, to); }
 
 void ForEachG(void (*fn)(G* gp, void* arg), void* arg) {
   LockGuard g(&sched.glock);
@@ -1899,8 +1906,9 @@ void Go(std::function<void()> fn) {
 // local runq (DirectSwitch): no lock, no g0. When nothing else is runnable here or globally, the
 // yield returns at once, as Go's would after finding the yielder first on the global runq.
 void Yield() {
-  G* gp = MustGetG();
-  M* m = GetM();
+  M* m = GetM();  // One TLS read (GetM is not inlined: the fiber may resume on another M).
+  G* gp = m ? m->curg : nullptr;
+  if (gp == nullptr) internal::Throw("lib/fiber: blocking call outside a fiber");
   P* pp = m->p;
   if (internal::DirectSwitch(m, gp, internal::MAction::kGosched)) return;
   if (!internal::TraceOn() && !sched.gcwaiting.load(std::memory_order_relaxed) &&

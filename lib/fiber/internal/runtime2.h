@@ -63,6 +63,7 @@ struct G {
 
   // Observability (internal/obs.h): scheduling-latency sampling, creation ancestors.
   uint32_t obs_tick = 0;
+  bool obs_tsc = false;                    // obs_runnable_since is in TSC ticks (internal/obs.h).
   int64_t obs_runnable_since = 0;
   void* obs_ancestors = nullptr;
   GTrace trace;                            // The tracer's state (internal/trace.h).
