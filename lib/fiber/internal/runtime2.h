@@ -92,6 +92,11 @@ struct P {
   uint32_t fastrand = 0;                    // Owner only.
   G* gfree = nullptr;                       // Local cache of dead Gs (Go's p.gFree). Owner only.
   int32_t gfree_count = 0;                  // Owner only.
+  // Free stacks, most recently used last (Go's p.mcache.stackcache): a fiber gets its stack
+  // when it first runs, not when it is created (AttachStack). Owner only.
+  static constexpr int32_t kStackCacheSize = 64;
+  Stack stackcache[kStackCacheSize];
+  int32_t stackcache_count = 0;
   uint32_t direct_switches = 0;             // Fiber-to-fiber switches (DirectSwitch). Owner only.
   bool check_global = false;                // Next FindRunnable looks at the global runq first.
   std::atomic<int64_t> obs_idle_since{0};   // When it went idle (internal/obs.h); 0: not idle.
