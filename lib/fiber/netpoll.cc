@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <string>
 
@@ -32,12 +33,20 @@ struct PollDesc {
   std::atomic<uintptr_t> wg{0};
   std::atomic<bool> closing{false};
   PollDesc* link = nullptr;  // Free list. Guarded by pd_lock.
+  // Deadlines (Go's pd.rd/pd.wd): 0 none, > 0 a Nanotime() that a timer (rt/wt) watches,
+  // kDeadlineExpired once it passed. Set by the PollFd's owner; the timers write only
+  // kDeadlineExpired. A timer is armed only while its deadline is in the future.
+  std::atomic<int64_t> rd{0};
+  std::atomic<int64_t> wd{0};
+  TimerEntry rt;
+  TimerEntry wt;
 };
 
 namespace {
 
 constexpr uintptr_t kPdReady = 1;
 constexpr uintptr_t kPdWait = 2;
+constexpr int64_t kDeadlineExpired = -1;
 
 int epfd = -1;
 int break_fd = -1;
@@ -59,6 +68,8 @@ PollDesc* PdAlloc() {
   pd->rg.store(0);
   pd->wg.store(0);
   pd->closing.store(false);
+  pd->rd.store(0);
+  pd->wd.store(0);
   return pd;
 }
 
@@ -104,7 +115,14 @@ bool NetpollBlockCommit(G* gp, void* arg) {
   return false;
 }
 
-// Go's netpollblock: returns true if IO is ready, false if woken by close.
+// Go's netpollcheckerr: 0, ECANCELED (closing) or ETIMEDOUT (the deadline passed).
+int NetpollCheckErr(PollDesc* pd, bool read) {
+  if (pd->closing.load()) return ECANCELED;
+  if ((read ? pd->rd : pd->wd).load() == kDeadlineExpired) return ETIMEDOUT;
+  return 0;
+}
+
+// Go's netpollblock: returns true if IO is ready, false if woken by close or a deadline.
 bool NetpollBlock(PollDesc* pd, bool read) {
   std::atomic<uintptr_t>* gpp = read ? &pd->rg : &pd->wg;
   for (;;) {
@@ -114,12 +132,46 @@ bool NetpollBlock(PollDesc* pd, bool read) {
     if (gpp->compare_exchange_strong(expect, kPdWait, std::memory_order_acq_rel)) break;
     if (expect != kPdReady) Throw("netpollblock: double wait");
   }
-  if (!pd->closing.load()) {
+  // Re-check after publishing kPdWait: a Close or deadline timer that ran before it found no
+  // waiter to wake; one that runs after it turns kPdWait into 0, so the park commit fails.
+  if (NetpollCheckErr(pd, read) == 0) {
     BlockArg arg{gpp, false};
     Gopark(NetpollBlockCommit, &arg, WaitReason::kIOWait);
     if (arg.parked) netpoll_waiters.fetch_sub(1);
   }
   return gpp->exchange(0, std::memory_order_acq_rel) == kPdReady;
+}
+
+// Go's netpollReadDeadline/netpollWriteDeadline: runs on a g0 with timer_lock held.
+void DeadlineFired(PollDesc* pd, bool read) {
+  std::atomic<int64_t>& d = read ? pd->rd : pd->wd;
+  int64_t when = d.load();
+  if (when <= 0) return;  // Reset or cleared meanwhile.
+  if (!d.compare_exchange_strong(when, kDeadlineExpired)) return;
+  if (G* gp = NetpollUnblock(read ? &pd->rg : &pd->wg, false)) Ready(gp);
+}
+void ReadDeadlineFired(void* arg, int64_t) { DeadlineFired(static_cast<PollDesc*>(arg), true); }
+void WriteDeadlineFired(void* arg, int64_t) { DeadlineFired(static_cast<PollDesc*>(arg), false); }
+
+// Go's poll_runtime_pollSetDeadline for one direction. when: 0 none, else a Nanotime().
+void SetDeadline(PollDesc* pd, bool read, int64_t when) {
+  TimerEntry* t = read ? &pd->rt : &pd->wt;
+  std::atomic<int64_t>& d = read ? pd->rd : pd->wd;
+  DelTimer(t);  // Synchronous: a callback that already started has finished.
+  if (when == 0) {
+    d.store(0);
+    return;
+  }
+  if (when > Nanotime()) {
+    d.store(when);
+    t->when = when;
+    t->f = read ? ReadDeadlineFired : WriteDeadlineFired;
+    t->arg = pd;
+    AddTimer(t);
+    return;
+  }
+  d.store(kDeadlineExpired);  // Already past: wake a waiter now, as Go does.
+  if (G* gp = NetpollUnblock(read ? &pd->rg : &pd->wg, false)) Ready(gp);
 }
 
 void PrependG(G** list, G* gp) {
@@ -237,19 +289,52 @@ int PollFd::Open(int fd) {
   return 0;
 }
 
-int PollFd::WaitRead() {
+namespace {
+int Wait(internal::PollDesc* pd, bool read) {
   PreemptionPoint();
-  return internal::NetpollBlock(pd_, true) ? 0 : ECANCELED;
+  if (pd == nullptr) return EBADF;
+  for (;;) {
+    if (int err = internal::NetpollCheckErr(pd, read)) return err;
+    if (internal::NetpollBlock(pd, read)) return 0;
+    // Woken without readiness: closing or a deadline (checked above), else a deadline that
+    // was reset before we ran again; wait on.
+  }
 }
 
-int PollFd::WaitWrite() {
-  PreemptionPoint();
-  return internal::NetpollBlock(pd_, false) ? 0 : ECANCELED;
+int64_t DeadlineNs(Clock::time_point t) {
+  if (t == Clock::time_point{}) return 0;
+  const int64_t ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return ns <= 0 ? 1 : ns;  // 1: long past, still "a deadline".
+}
+}  // namespace
+
+int PollFd::WaitRead() { return Wait(pd_, true); }
+
+int PollFd::WaitWrite() { return Wait(pd_, false); }
+
+int PollFd::CheckRead() const { return pd_ ? internal::NetpollCheckErr(pd_, true) : EBADF; }
+
+int PollFd::CheckWrite() const { return pd_ ? internal::NetpollCheckErr(pd_, false) : EBADF; }
+
+void PollFd::SetReadDeadline(Clock::time_point t) {
+  if (pd_) internal::SetDeadline(pd_, true, DeadlineNs(t));
+}
+
+void PollFd::SetWriteDeadline(Clock::time_point t) {
+  if (pd_) internal::SetDeadline(pd_, false, DeadlineNs(t));
+}
+
+void PollFd::SetDeadline(Clock::time_point t) {
+  SetReadDeadline(t);
+  SetWriteDeadline(t);
 }
 
 void PollFd::Close() {
   if (pd_ == nullptr) return;
   epoll_ctl(internal::epfd, EPOLL_CTL_DEL, fd_, nullptr);
+  internal::DelTimer(&pd_->rt);
+  internal::DelTimer(&pd_->wt);
   pd_->closing.store(true);
   internal::G* rg = internal::NetpollUnblock(&pd_->rg, false);
   internal::G* wg = internal::NetpollUnblock(&pd_->wg, false);
@@ -292,13 +377,28 @@ int Conn::Adopt(int fd) {
 }
 
 int Conn::Dial(std::string_view ip, uint16_t port, Conn* out) {
+  return DialTimeout(ip, port, Clock::duration::zero(), out);
+}
+
+int Conn::DialTimeout(std::string_view ip, uint16_t port, Clock::duration timeout, Conn* out) {
   sockaddr_in sa;
   if (int err = ParseAddr(ip, port, &sa)) return err;
   out->Close();
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno;
   if (int err = out->Adopt(fd)) return err;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+  if (timeout > Clock::duration::zero()) {
+    out->pfd_.SetWriteDeadline(Clock::now() + timeout);
+    const int err = out->ConnectWait(fd, sa);
+    if (err == 0) out->pfd_.SetWriteDeadline(Clock::time_point{});
+    return err;
+  }
+  return out->ConnectWait(fd, sa);
+}
+
+int Conn::ConnectWait(int fd, const sockaddr_in& sa) {
+  Conn* out = this;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) != 0) {
     if (errno != EINPROGRESS) {
       int err = errno;
       out->Close();
@@ -324,6 +424,7 @@ int Conn::Dial(std::string_view ip, uint16_t port, Conn* out) {
 
 ssize_t Conn::Read(void* buf, size_t n) {
   PreemptionPoint();
+  if (int err = pfd_.CheckRead()) return -err;  // Go's prepareRead: a passed deadline sticks.
   for (;;) {
     ssize_t r = read(pfd_.fd(), buf, n);
     if (r >= 0) return r;
@@ -346,6 +447,7 @@ ssize_t Conn::ReadFull(void* buf, size_t n) {
 
 ssize_t Conn::Write(const void* buf, size_t n) {
   PreemptionPoint();
+  if (int err = pfd_.CheckWrite()) return -err;
   size_t done = 0;
   while (done < n) {
     ssize_t r = send(pfd_.fd(), static_cast<const char*>(buf) + done, n - done, MSG_NOSIGNAL);
@@ -394,6 +496,7 @@ int Listener::Listen(std::string_view ip, uint16_t port, Listener* out, int back
 
 int Listener::Accept(Conn* out) {
   PreemptionPoint();
+  if (int err = pfd_.CheckRead()) return err;
   for (;;) {
     int fd = accept4(pfd_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {

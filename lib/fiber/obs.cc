@@ -6,6 +6,9 @@
 // profile records are few and slow by nature (sampled, or contention that already cost a park),
 // so one std::mutex per profile guards a map from stack to counts. Stacks come from glibc's
 // backtrace() on the fiber's own stack; names are resolved only when someone asks.
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <dlfcn.h>
 #include <execinfo.h>
 #include <sys/mman.h>
@@ -222,7 +225,42 @@ ObsState& Obs() {
   return *s;
 }
 
+TickClock tick_clock;
+
+void TickClockInit() {
+  TickClock& c = Ticks();
+#if defined(__x86_64__)
+  if (c.tick0.load() != 0) return;  // Already calibrating (or calibrated) in this process.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(0x80000000u, &eax, &ebx, &ecx, &edx) && eax >= 0x80000007u &&
+      __get_cpuid(0x80000007u, &eax, &ebx, &ecx, &edx)) {
+    c.invariant = (edx & (1u << 8)) != 0;
+  }
+  if (!c.invariant) return;
+  c.ns0.store(Nanotime());
+  c.tick0.store(ReadTicks());
+#else
+  (void)c;
+#endif
+}
+
+void ObsCalibrateTicks(int64_t now) {
+  TickClock& c = Ticks();
+  if (!c.invariant) return;
+  const int64_t dns = now - c.ns0.load(std::memory_order_relaxed);
+  // Good to ~0.1% after 5 ms (both reads are within a sysmon wake-up); refine until 1 s.
+  if (dns < 5 * 1000 * 1000) return;
+  if (dns > 1000 * 1000 * 1000 && c.ns_per_tick_q32.load(std::memory_order_relaxed) != 0) {
+    return;
+  }
+  const uint64_t dt = ReadTicks() - c.tick0.load(std::memory_order_relaxed);
+  if (dt == 0) return;
+  const uint64_t q = static_cast<uint64_t>((static_cast<unsigned __int128>(dns) << 32) / dt);
+  c.ns_per_tick_q32.store(q, std::memory_order_relaxed);
+}
+
 void ObsRunStart(size_t stack_size) {
+  TickClockInit();
   ObsState& o = Obs();
   o.stack_size = stack_size;
   std::vector<std::string> warnings;

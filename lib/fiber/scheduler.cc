@@ -171,9 +171,10 @@ struct Sched {
   std::atomic<P*> allp[kMaxProcs] = {};
   std::atomic<int32_t> gomaxprocs{0};
 
-  Lock glock;  // Guards allgs and gfree.
+  Lock glock;  // Guards allgs, gfree and stackfree.
   std::vector<G*> allgs;
   G* gfree = nullptr;
+  std::vector<Stack> stackfree;  // Overflow of the Ps' stack caches.
 
   std::atomic<bool> stw_active{false};
   std::atomic<bool> detect_deadlock{true};
@@ -210,6 +211,24 @@ uint32_t FastRand(P* pp) {
   x ^= x << 5;
   pp->fastrand = x;
   return x;
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] void BadTransition(G* gp, GStatus from, GStatus to,
+                                                          uint32_t seen) {
+  char msg[160];
+  snprintf(msg, sizeof(msg), "casgstatus: fiber %" PRIu64 " bad transition %s -> %s (is %s)",
+           gp->goid.load(), GStatusName(from).data(), GStatusName(to).data(),
+           GStatusName(static_cast<GStatus>(seen)).data());
+  Throw(msg);
+}
+
+// SetGStatusOwned, inlined into the switch paths of this file.
+[[gnu::always_inline]] inline void SetGStatusOwnedInline(G* gp, GStatus from, GStatus to) {
+  const uint32_t seen = gp->atomicstatus.load(std::memory_order_relaxed);
+  if (seen != static_cast<uint32_t>(from)) [[unlikely]] BadTransition(gp, from, to, seen);
+  gp->atomicstatus.store(static_cast<uint32_t>(to), std::memory_order_release);
+  if (TraceOn()) [[unlikely]] TraceGStatus(gp, from, to);
+  ObsStatus(gp, from, to);
 }
 
 // ---- Sanitizer-aware switches: the one place stacks change. ----
@@ -268,6 +287,7 @@ void Mcall(G* gp, MAction action, bool dying = false) {
 }
 
 bool DirectSwitch(M* m, G* gp, MAction action);
+void AttachStack(P* pp, G* gp);
 
 // ---- Global run queue (sched.lock held). ----
 
@@ -708,6 +728,7 @@ void Execute(M* m, G* gp, bool inherit) {
   gp->preempt.store(false, std::memory_order_relaxed);
   m->curg = gp;
   pp->curg.store(gp, std::memory_order_release);
+  if (gp->context.sp == nullptr) AttachStack(pp, gp);
   SwitchToG(m, gp);
 }
 
@@ -975,14 +996,14 @@ bool DirectSwitch(M* m, G* gp, MAction action) {
   bool inherit = false;
   G* next = RunqGet(pp, &inherit);
   if (next == nullptr) return false;
-  SetGStatusOwned(gp, GStatus::kRunning,
-                  action == MAction::kPark   ? GStatus::kWaiting
-                  : action == MAction::kExit ? GStatus::kDead
-                                             : GStatus::kRunnable);
+  SetGStatusOwnedInline(gp, GStatus::kRunning,
+                        action == MAction::kPark   ? GStatus::kWaiting
+                        : action == MAction::kExit ? GStatus::kDead
+                                                   : GStatus::kRunnable);
   m->handoff_g = gp;
   m->handoff_action = action;
   // Execute(next), minus the switch through g0.
-  SetGStatusOwned(next, GStatus::kRunnable, GStatus::kRunning);
+  SetGStatusOwnedInline(next, GStatus::kRunnable, GStatus::kRunning);
   if (!inherit) {
     pp->schedtick.store(pp->schedtick.load(std::memory_order_relaxed) + 1,
                         std::memory_order_relaxed);
@@ -991,6 +1012,7 @@ bool DirectSwitch(M* m, G* gp, MAction action) {
   next->preempt.store(false, std::memory_order_relaxed);
   m->curg = next;
   pp->curg.store(next, std::memory_order_release);
+  if (next->context.sp == nullptr) AttachStack(pp, next);
   [[maybe_unused]] void* fake = nullptr;
 #if TT_ASAN
   // A dying fiber's fake stack is released (null save slot), as Mcall(kExit) does.
@@ -1177,10 +1199,57 @@ G* GfGet(P* pp) {
   return gp;
 }
 
+// Stacks (Go's stackcache_refill/stackcache_release). A dead fiber's stack goes to its P's
+// cache; a fiber takes one when it first runs. Why not keep the stack with the G, as before:
+// a G waiting in a run queue to run for the first time then holds a stack nobody uses, and
+// skynet-like bursts (hundreds of thousands of queued, never-started fibers) touched a fresh
+// stack page for each -- a page fault per fiber, most of skynet's time on this VM. Now only
+// started fibers hold stacks, and a new fiber gets the most recently freed (warm) one.
+void StackCachePut(P* pp, Stack* s) {
+  if (pp->stackcache_count == P::kStackCacheSize) {
+    LockGuard g(&sched.glock);
+    for (int32_t i = 0; i < P::kStackCacheSize / 2; i++) {
+      sched.stackfree.push_back(pp->stackcache[i]);
+    }
+    std::move(pp->stackcache + P::kStackCacheSize / 2, pp->stackcache + P::kStackCacheSize,
+              pp->stackcache);
+    pp->stackcache_count -= P::kStackCacheSize / 2;
+  }
+  pp->stackcache[pp->stackcache_count++] = *s;
+  *s = Stack{};
+}
+
+// Drops every cached stack of pp into the global list (sched.glock held).
+void StackCacheDrainLocked(P* pp) {
+  for (int32_t i = 0; i < pp->stackcache_count; i++) sched.stackfree.push_back(pp->stackcache[i]);
+  pp->stackcache_count = 0;
+}
+
+// Gives gp, about to run for the first time, a stack and its first frame. Owner of pp only.
+void AttachStack(P* pp, G* gp) {
+  if (pp->stackcache_count == 0) {
+    LockGuard g(&sched.glock);
+    while (pp->stackcache_count < P::kStackCacheSize / 2 && !sched.stackfree.empty()) {
+      pp->stackcache[pp->stackcache_count++] = sched.stackfree.back();
+      sched.stackfree.pop_back();
+    }
+  }
+  if (pp->stackcache_count > 0) {
+    gp->stack = pp->stackcache[--pp->stackcache_count];
+  } else if (!StackAlloc(&gp->stack, sched.opts.stack_size, sched.opts.guard_pages)) {
+    Throw("out of memory allocating a fiber stack");
+  }
+#if TT_ASAN
+  __asan_unpoison_memory_region(gp->stack.lo, gp->stack.size);
+#endif
+  MakeContext(&gp->context, gp->stack.lo, gp->stack.size, GEntry, gp);
+}
+
 void GfPut(P* pp, G* gp) {
   gp->fn = nullptr;
   gp->m = nullptr;
   ObsGFree(gp);
+  if (pp != nullptr && gp->stack.lo != nullptr) StackCachePut(pp, &gp->stack);
   if (pp == nullptr) {
     LockGuard g(&sched.glock);
     gp->schedlink = sched.gfree;
@@ -1202,10 +1271,7 @@ void GfPut(P* pp, G* gp) {
 }
 
 G* MalG() {
-  G* gp = new G();
-  if (!StackAlloc(&gp->stack, sched.opts.stack_size, sched.opts.guard_pages)) {
-    Throw("out of memory allocating a fiber stack");
-  }
+  G* gp = new G();  // Its stack comes when it first runs (AttachStack).
 #if TT_TSAN
   gp->tsan_fiber = __tsan_create_fiber(0);
 #endif
@@ -1238,14 +1304,18 @@ G* NewProc(std::function<void()> fn, void* caller_pc) {
   G* gp = GfGet(m ? m->p : nullptr);
   if (gp == nullptr) gp = MalG();
 #if TT_ASAN
-  __asan_unpoison_memory_region(gp->stack.lo, gp->stack.size);
+  if (gp->stack.lo) __asan_unpoison_memory_region(gp->stack.lo, gp->stack.size);
 #endif
   gp->fn = std::move(fn);
   gp->caller_pc = caller_pc;
   gp->goid.store(goidgen.fetch_add(1) + 1, std::memory_order_relaxed);
   gp->preempt.store(false, std::memory_order_relaxed);
   gp->waitreason.store(WaitReason::kZero, std::memory_order_relaxed);
-  MakeContext(&gp->context, gp->stack.lo, gp->stack.size, GEntry, gp);
+  if (gp->stack.lo) {
+    MakeContext(&gp->context, gp->stack.lo, gp->stack.size, GEntry, gp);
+  } else {
+    gp->context.sp = nullptr;  // Execute/DirectSwitch attach a stack first (AttachStack).
+  }
   stat_fibers_created.fetch_add(1, std::memory_order_relaxed);
   stat_fibers_live.fetch_add(1, std::memory_order_relaxed);
   ObsNewProc(gp, m ? m->curg : nullptr);
@@ -1279,6 +1349,7 @@ void ProcResize(M* m, int32_t nprocs) {
       sched.gfree = gp;
     }
     pp->gfree_count = 0;
+    StackCacheDrainLocked(pp);
     pp->status.store(static_cast<uint32_t>(PStatus::kDead));
   }
   sched.gomaxprocs.store(nprocs);
@@ -1439,6 +1510,7 @@ void Sysmon() {
     sched.sysmon_note.SleepFor(delay_us * 1000);
     if (sched.shutdown.load()) break;
     const int64_t now = Nanotime();
+    ObsCalibrateTicks(now);
     // Poll the network if nobody has for 10 ms (all Ps busy would otherwise starve I/O).
     const int64_t lastpoll = sched.lastpoll.load();
     if (netpoll_waiters.load() > 0 && lastpoll != 0 && lastpoll + 10 * 1000 * 1000 < now) {
@@ -1564,19 +1636,7 @@ void CasGStatus(G* gp, GStatus from, GStatus to) {
 // CasGStatus for a G only the caller can be transitioning (the running G, or one just taken
 // off the caller's own runq), with the caller holding a P: a checked load and a release store
 // instead of a locked CAS, which costs more than the rest of a fiber switch.
-void SetGStatusOwned(G* gp, GStatus from, GStatus to) {
-  const uint32_t seen = gp->atomicstatus.load(std::memory_order_relaxed);
-  if (seen != static_cast<uint32_t>(from)) {
-    char msg[160];
-    snprintf(msg, sizeof(msg), "casgstatus: fiber %" PRIu64 " bad transition %s -> %s (is %s)",
-             gp->goid.load(), GStatusName(from).data(), GStatusName(to).data(),
-             GStatusName(static_cast<GStatus>(seen)).data());
-    Throw(msg);
-  }
-  gp->atomicstatus.store(static_cast<uint32_t>(to), std::memory_order_release);
-  if (TraceOn()) TraceGStatus(gp, from, to);
-  ObsStatus(gp, from, to);
-}
+void SetGStatusOwned(G* gp, GStatus from, GStatus to) { SetGStatusOwnedInline(gp, from, to); }
 
 void ForEachG(void (*fn)(G* gp, void* arg), void* arg) {
   LockGuard g(&sched.glock);
@@ -1845,6 +1905,11 @@ int Run(const Options& options, std::function<void()> main) {
     }
     sched.allgs.clear();
     sched.gfree = nullptr;
+    for (int32_t i = 0; i < internal::kMaxProcs; i++) {
+      if (P* pp = sched.allp[i].load()) internal::StackCacheDrainLocked(pp);
+    }
+    for (internal::Stack& st : sched.stackfree) internal::StackFree(&st);
+    sched.stackfree.clear();
     internal::StackPoolRelease();
     internal::stat_leaked_last_run.store(leaked);
   }
@@ -1900,8 +1965,9 @@ void Go(std::function<void()> fn) {
 // local runq (DirectSwitch): no lock, no g0. When nothing else is runnable here or globally, the
 // yield returns at once, as Go's would after finding the yielder first on the global runq.
 void Yield() {
-  G* gp = MustGetG();
-  M* m = GetM();
+  M* m = GetM();  // One TLS read (GetM is not inlined: the fiber may resume on another M).
+  G* gp = m ? m->curg : nullptr;
+  if (gp == nullptr) internal::Throw("lib/fiber: blocking call outside a fiber");
   P* pp = m->p;
   if (internal::DirectSwitch(m, gp, internal::MAction::kGosched)) return;
   if (!sched.gcwaiting.load(std::memory_order_relaxed) &&

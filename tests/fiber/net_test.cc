@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -158,6 +159,109 @@ TEST_P(NetTest, DialRefusedReportsErrno) {
     Conn c;
     EXPECT_EQ(Conn::Dial("127.0.0.1", port, &c), ECONNREFUSED);
     EXPECT_EQ(Conn::Dial("not-an-ip", port, &c), EINVAL);
+  });
+}
+
+// A connected pair on loopback: *client dialled, *server accepted.
+void ConnectedPair(Conn* client, Conn* server) {
+  Listener ln;
+  ASSERT_EQ(Listener::Listen("127.0.0.1", 0, &ln), 0);
+  ASSERT_EQ(Conn::Dial("127.0.0.1", ln.port(), client), 0);
+  ASSERT_EQ(ln.Accept(server), 0);
+}
+
+using namespace std::chrono_literals;
+
+// Go's SetReadDeadline: a parked Read wakes with a timeout error at the deadline, later reads
+// fail at once until the deadline is cleared, then data flows again.
+TEST_P(NetTest, ReadDeadlineWakesParkedReader) {
+  RunFibers(procs(), [&] {
+    Conn client, server;
+    ConnectedPair(&client, &server);
+    char buf[8];
+    const auto t0 = Clock::now();
+    client.SetReadDeadline(t0 + 50ms);
+    EXPECT_EQ(client.Read(buf, sizeof(buf)), -ETIMEDOUT);
+    const auto waited = Clock::now() - t0;
+    EXPECT_GE(waited, 50ms);
+    EXPECT_LT(waited, 5s);
+    ASSERT_EQ(server.Write("x", 1), 1);
+    EXPECT_EQ(client.Read(buf, sizeof(buf)), -ETIMEDOUT);  // Sticky: the data stays queued.
+    client.SetReadDeadline(Clock::time_point{});
+    EXPECT_EQ(client.Read(buf, sizeof(buf)), 1);
+    EXPECT_EQ(buf[0], 'x');
+    // Writes are unaffected by a read deadline.
+    client.SetReadDeadline(Clock::now() - 1s);
+    EXPECT_EQ(client.Write("y", 1), 1);
+    EXPECT_EQ(server.Read(buf, sizeof(buf)), 1);
+  });
+}
+
+// A deadline moved into the past wakes a reader parked with no deadline; one moved later
+// before it fires does not fire early.
+TEST_P(NetTest, DeadlineChangesReachParkedReader) {
+  RunFibers(procs(), [&] {
+    Conn client, server;
+    ConnectedPair(&client, &server);
+    Chan<ssize_t> result;
+    Go([&] {
+      char buf[8];
+      result.Send(client.Read(buf, sizeof(buf)));
+    });
+    while (DumpFibers().find("[IO wait]") == std::string::npos) Yield();
+    client.SetReadDeadline(Clock::now() - 1ms);
+    EXPECT_EQ(result.Recv(), -ETIMEDOUT);
+
+    client.SetReadDeadline(Clock::now() + 20ms);
+    client.SetReadDeadline(Clock::now() + 150ms);  // Replaces the 20 ms one.
+    const auto t0 = Clock::now();
+    char buf[8];
+    EXPECT_EQ(client.Read(buf, sizeof(buf)), -ETIMEDOUT);
+    EXPECT_GE(Clock::now() - t0, 120ms);
+  });
+}
+
+// Go's SetWriteDeadline: a writer blocked on a full socket buffer (the peer never reads) wakes
+// with a timeout error.
+TEST_P(NetTest, WriteDeadlineWakesBlockedWriter) {
+  RunFibers(procs(), [&] {
+    Conn client, server;
+    ConnectedPair(&client, &server);
+    client.SetWriteDeadline(Clock::now() + 100ms);
+    std::vector<char> chunk(1 << 16, 'z');
+    ssize_t r = 0;
+    for (int i = 0; i < 4096 && r >= 0; i++) r = client.Write(chunk.data(), chunk.size());
+    EXPECT_EQ(r, -ETIMEDOUT);
+  });
+}
+
+// Accept with a deadline, and DialTimeout against a listener whose accept queue is full (the
+// kernel drops the SYNs, so connect hangs until the timeout).
+TEST_P(NetTest, AcceptDeadlineAndDialTimeout) {
+  RunFibers(procs(), [&] {
+    Listener ln;
+    ASSERT_EQ(Listener::Listen("127.0.0.1", 0, &ln, /*backlog=*/1), 0);
+    ln.SetDeadline(Clock::now() + 30ms);
+    Conn c;
+    EXPECT_EQ(ln.Accept(&c), ETIMEDOUT);
+    EXPECT_EQ(ln.Accept(&c), ETIMEDOUT);  // Still past.
+
+    std::vector<Conn> conns(16);
+    int timeouts = 0;
+    for (Conn& d : conns) {
+      const auto t0 = Clock::now();
+      const int err = Conn::DialTimeout("127.0.0.1", ln.port(), 100ms, &d);
+      if (err == ETIMEDOUT) {
+        timeouts++;
+        EXPECT_GE(Clock::now() - t0, 90ms);
+        EXPECT_FALSE(d.valid());
+        break;
+      }
+      EXPECT_EQ(err, 0);
+    }
+    EXPECT_EQ(timeouts, 1);
+    ln.SetDeadline(Clock::time_point{});
+    EXPECT_EQ(ln.Accept(&c), 0);  // The queued connections are still there.
   });
 }
 

@@ -1,15 +1,18 @@
 // Scheduler tests: spawning, yielding, sleeping, timers, syscall hand-off, preemption,
 // stop-the-world, SetProcs, dumps, deadlock detection and guard pages.
+#include <cfenv>
 #include <time.h>
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "lib/fiber/chan.h"
 #include "lib/fiber/fiber.h"
+#include "lib/fiber/metrics.h"
 #include "lib/fiber/sync.h"
 #include "tests/fiber/fiber_test_util.h"
 
@@ -420,6 +423,111 @@ TEST(PreemptionTest, SecondFiberRunsWhileOneSpins) {
   EXPECT_TRUE(flag.load());
   EXPECT_GE(Stats().preempt_requests, before + 1);
 }
+
+// A fiber gets its stack when it first runs, and a dead fiber's stack goes to the next new one:
+// 5000 spawned-but-not-started fibers hold no stacks, and running them one after another reuses
+// a handful.
+TEST(StackCacheTest, QueuedFibersHoldNoStacks) {
+  RunFibers(1, [&] {
+    const uint64_t base = Stats().stacks_live;
+    WaitGroup wg;
+    std::atomic<int> ran{0};
+    constexpr int kFibers = 5000;
+    wg.Add(kFibers);
+    for (int i = 0; i < kFibers; i++) {
+      Go([&] {
+        ran.fetch_add(1);
+        wg.Done();
+      });
+    }
+    // Eagerly allocated stacks would be one per fiber. Some fibers may hold one: when sysmon
+    // preempts main meanwhile, queued fibers run, and one preempted in turn keeps its stack
+    // while it waits at the global runq's tail (~150 of them in the slow TSan build).
+    EXPECT_LE(Stats().stacks_live, base + kFibers / 10);
+    wg.Wait();
+    EXPECT_EQ(ran.load(), kFibers);
+    EXPECT_LE(Stats().stacks_live, base + kFibers / 10);
+  });
+}
+
+// /sched/latencies:seconds samples 1 in 8 runnable -> running transitions with the TSC once
+// sysmon has calibrated it (internal/obs.h). A fiber readied while the only P spins for 2 ms
+// must land in a >= 1 ms bucket, and nothing may land above 1 s (a bad tick conversion would).
+TEST(LatencyMetricTest, TscSamplesAreRealTime) {
+  auto read = [] {
+    std::vector<metrics::Sample> s(1);
+    s[0].name = "/sched/latencies:seconds";
+    metrics::Read(s);
+    return s[0].value.Histogram();
+  };
+  auto count_in = [](const metrics::Float64Histogram& h, double lo, double hi) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < h.counts.size(); i++) {
+      if (h.buckets[i] >= lo && h.buckets[i + 1] <= hi) n += h.counts[i];
+    }
+    return n;
+  };
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  RunFibers(1, [&] {
+    SleepFor(30ms);  // Lets sysmon calibrate the TSC (>= 5 ms of both clocks).
+    const metrics::Float64Histogram before = read();
+    Chan<int> ping;
+    Chan<int> pong;
+    WaitGroup wg;
+    wg.Add(1);
+    Go([&] {
+      while (auto v = ping.Recv()) {
+        if (*v < 0) {
+          SleepFor(1us);  // One more runnable transition: shifts the sampling phase.
+        } else {
+          pong.Send(*v);
+        }
+      }
+      wg.Done();
+    });
+    // Which of the echo's transitions the 1-in-8 sample hits depends on its phase, so repeat
+    // rounds (each ~50 ms), shifting the phase by one between them, until one hit a 2 ms wait.
+    int round = 0;
+    for (; round < 20 && count_in(read(), 1e-3, 1e9) == count_in(before, 1e-3, 1e9); round++) {
+      ping.Send(-1);
+      for (int i = 0; i < 24; i++) {
+        ping.Send(i);
+        pong.Recv();  // Takes the value from the parked echo: the echo is runnable now...
+        const auto until = std::chrono::steady_clock::now() + 2ms;
+        while (std::chrono::steady_clock::now() < until) {
+        }  // ...and waits 2 ms for the only P, until the next Send parks main.
+      }
+    }
+    ping.Close();
+    wg.Wait();
+    const metrics::Float64Histogram after = read();
+    EXPECT_LT(round, 20);
+    EXPECT_GE(count_in(after, 1e-3, 1e9) - count_in(before, 1e-3, 1e9), 1u);
+    EXPECT_EQ(count_in(after, 1.0, kInf) - count_in(before, 1.0, kInf), 0u);
+  });
+}
+
+#if defined(TT_FIBER_FP_CONTROL)
+// -DTRACETOOL_FIBER_FP_CONTROL=ON: a fiber's rounding mode survives switches and does not leak
+// into the fiber it switches to.
+TEST(FpControlTest, RoundingModeIsPerFiber) {
+  RunFibers(1, [&] {
+    WaitGroup wg;
+    wg.Add(1);
+    int other_mode = -1;
+    Go([&] {
+      other_mode = fegetround();
+      wg.Done();
+    });
+    ASSERT_EQ(fesetround(FE_UPWARD), 0);
+    Yield();
+    wg.Wait();
+    EXPECT_EQ(fegetround(), FE_UPWARD);
+    EXPECT_EQ(other_mode, FE_TONEAREST);
+    fesetround(FE_TONEAREST);
+  });
+}
+#endif
 
 TEST(DeadlockDeathTest, AllAsleepIsFatal) {
   GTEST_FLAG_SET(death_test_style, TT_FIBER_DEATH_STYLE);

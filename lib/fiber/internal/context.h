@@ -6,6 +6,15 @@
 // (context_x86_64.S, context_aarch64.S) hard-code the frame layout described below; the
 // static_asserts here keep the C++ view of it honest.
 //
+// Floating-point control state (x86-64: MXCSR control bits and the x87 control word, which the
+// SysV ABI makes callee-saved) is saved only with -DTRACETOOL_FIBER_FP_CONTROL=ON, and then
+// reloaded only when the target fiber's differs. By default it is not: stmxcsr/fnstcw are
+// microcoded and cost ~12 ns of a ~60 ns Yield ping-pong, so, like Go (goroutines never save
+// MXCSR) and marl, fibers share their thread's FP environment: a fiber that calls fesetround()
+// or unmasks exceptions must restore them before it yields or blocks. All Ms start with the
+// process default, so a fiber moving between Ms sees no difference. The frame keeps its 8-byte
+// slot either way (the layout below, and 16-byte alignment, do not change).
+//
 // What is NOT saved, and why that is safe: caller-saved (volatile) registers, because
 // tt_fiber_swap is an ordinary function call and the compiler already assumes they are clobbered;
 // the red zone, because nothing below the stack pointer is live across a call; signal masks,

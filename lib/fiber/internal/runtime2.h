@@ -63,6 +63,7 @@ struct G {
 
   // Observability (internal/obs.h): scheduling-latency sampling, creation ancestors.
   uint32_t obs_tick = 0;
+  bool obs_tsc = false;                    // obs_runnable_since is in TSC ticks (internal/obs.h).
   int64_t obs_runnable_since = 0;
   void* obs_ancestors = nullptr;
   GTrace trace;                            // The tracer's state (internal/trace.h).
@@ -91,6 +92,11 @@ struct P {
   uint32_t fastrand = 0;                    // Owner only.
   G* gfree = nullptr;                       // Local cache of dead Gs (Go's p.gFree). Owner only.
   int32_t gfree_count = 0;                  // Owner only.
+  // Free stacks, most recently used last (Go's p.mcache.stackcache): a fiber gets its stack
+  // when it first runs, not when it is created (AttachStack). Owner only.
+  static constexpr int32_t kStackCacheSize = 64;
+  Stack stackcache[kStackCacheSize];
+  int32_t stackcache_count = 0;
   uint32_t direct_switches = 0;             // Fiber-to-fiber switches (DirectSwitch). Owner only.
   bool check_global = false;                // Next FindRunnable looks at the global runq first.
   std::atomic<int64_t> obs_idle_since{0};   // When it went idle (internal/obs.h); 0: not idle.
