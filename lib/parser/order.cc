@@ -551,9 +551,35 @@ Status Merger::Next1005(MEvent** ev, bool* done) {
 void SyscallReorder::CloseSyscall(uint64_t g) {
   OpenSyscall* o = open_syscalls_.Find(g);
   if (o == nullptr || !o->open) return;
+  o->open = false;
+  if (exact_ && o->exit_known) {
+    if (!o->emitted) exits_ahead_.erase({o->time, g});
+    return;
+  }
   std::multiset<int64_t>& set = o->exit_known ? known_exit_times_ : open_block_times_;
   set.erase(set.find(o->time));
-  o->open = false;
+}
+
+// EmitExitsBefore(): the exits of open syscalls whose real time is before `ticks`, the time the
+// merge has reached, go out now (into the heap of moved events, before everything merged later).
+[[gnu::noinline]] void SyscallReorder::EmitExitsBefore(int64_t ticks) {
+  while (!exits_ahead_.empty() && exits_ahead_.begin()->first < ticks) {
+    const auto [ts, g] = *exits_ahead_.begin();
+    exits_ahead_.erase(exits_ahead_.begin());
+    OpenSyscall& o = *open_syscalls_.Find(g);
+    o.emitted = true;
+    Pending p{ts, merge_index_++, MEvent{}};
+    MEvent& e = p.ev;  // as the Merger will produce it (GoSysExit has no stack)
+    e.ticks = ts;
+    e.offset = o.exit_offset;
+    e.g = g;
+    e.p = format::kSyscallP;
+    e.type = EventType::kGoSysExit;
+    e.args[0] = g;
+    e.args[1] = o.exit_seq;
+    e.args[2] = static_cast<uint64_t>(ts);
+    moved_.push(p);
+  }
 }
 
 int64_t SyscallReorder::Watermark() const {
@@ -605,7 +631,7 @@ const MEvent* SyscallReorder::PopSlow(Status* st) {
 }
 
 // Syscall(): spec §3.3 step 5 for a syscall block or exit; moves a GoSysExit to its real time.
-[[gnu::noinline]] Status SyscallReorder::Syscall(MEvent& m) {
+[[gnu::noinline]] Status SyscallReorder::Syscall(MEvent& m, bool* drop) {
   switch (m.type) {
     case EventType::kGoSysBlock:
     case EventType::kGoInSyscall: {
@@ -613,13 +639,20 @@ const MEvent* SyscallReorder::PopSlow(Status* st) {
       CloseSyscall(m.g);
       OpenSyscall& o = open_syscalls_.Get(m.g);
       o.open = true;
+      o.emitted = false;
       // Its exit will carry the goroutine's current sequence number (spec §3.2), which the
       // Merger left in m.seq.
       auto far = idx_->far_sysexits.find({m.g, static_cast<uint64_t>(m.seq)});
       if (far != idx_->far_sysexits.end() && far->second.ts >= m.ticks) {
         o.exit_known = true;
         o.time = far->second.ts;
-        known_exit_times_.insert(o.time);
+        if (exact_) {
+          o.exit_offset = far->second.offset;
+          o.exit_seq = static_cast<uint64_t>(m.seq);
+          exits_ahead_.insert({o.time, m.g});
+        } else {
+          known_exit_times_.insert(o.time);
+        }
       } else {
         o.exit_known = false;
         o.time = m.ticks;
@@ -628,6 +661,21 @@ const MEvent* SyscallReorder::PopSlow(Status* st) {
       break;
     }
     case EventType::kGoSysExit: {
+      if (exact_) {
+        OpenSyscall* o = open_syscalls_.Find(m.g);
+        if (o != nullptr && o->open && o->emitted) {
+          if (m.offset != o->exit_offset || m.args[1] != o->exit_seq) {
+            return ErrStatus(ErrorTag::kInconsistent,
+                             "offset 0x%" PRIx64 ": GoSysExit of g %" PRIu64 " (seq %" PRIu64
+                             ") follows its GoSysBlock, but the index paired that block with "
+                             "the exit at offset 0x%" PRIx64 " (seq %" PRIu64 ")",
+                             m.offset, m.g, m.args[1], o->exit_offset, o->exit_seq);
+          }
+          o->open = false;
+          *drop = true;  // it went out at its real time already
+          break;
+        }
+      }
       CloseSyscall(m.g);
       const auto ts = static_cast<int64_t>(m.args[2]);
       if (ts == 0) break;
@@ -662,11 +710,16 @@ Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
   }
   MEvent& m = *mp;
   last_merged_ticks_ = m.ticks;  // before any move: merged events come in time order
+  bool drop = false;
   if (m.type == EventType::kGoSysBlock || m.type == EventType::kGoInSyscall ||
       m.type == EventType::kGoSysExit) {
-    TT_RETURN_IF_ERROR(Syscall(m));  // out of line: the common events need a small frame here
+    TT_RETURN_IF_ERROR(Syscall(m, &drop));  // out of line: the common events need a small frame here
+  }
+  if (!exits_ahead_.empty() && exits_ahead_.begin()->first < last_merged_ticks_) {
+    EmitExitsBefore(last_merged_ticks_);
   }
   watermark_ = Watermark();
+  if (drop) return OkStatus();
   // Fast path: nothing buffered, and nothing still to come can move before this event.
   if (PendingEmpty() && m.ticks >= last_released_ticks_ && m.ticks <= watermark_) {
     last_released_ticks_ = m.ticks;

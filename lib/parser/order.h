@@ -116,7 +116,7 @@ class Merger {
 //   }
 class SyscallReorder {
  public:
-  explicit SyscallReorder(const TraceIndex* index) : idx_(index) {}
+  explicit SyscallReorder(const TraceIndex* index) : idx_(index), exact_(index->sysexits_exact) {}
 
   // Pop() releases the earliest buffered event if nothing still to come can sort before it:
   // null if there is none (then *st may hold an error). The event stays valid until the next
@@ -162,10 +162,20 @@ class SyscallReorder {
   };
 
   const MEvent* PopSlow(Status* st);  // when some event was moved back in time
-  Status Syscall(MEvent& m);
+  // Syscall() returns with *drop set when m is a GoSysExit that Advance() already emitted.
+  Status Syscall(MEvent& m, bool* drop);
+  void EmitExitsBefore(int64_t ticks);
   Status OutOfOrder(const Pending& p) const;
 
   const TraceIndex* const idx_;
+  // The index knows every exit that moves back, by a unique time (TraceIndex::sysexits_exact):
+  // such an exit is not waited for. While its syscall is open it sits in exits_ahead_, and when
+  // the merge passes its time it is emitted from the index at that point (the place the stable
+  // sort by time gives it: after everything merged at or before its time, before everything
+  // later); when the merge reaches the exit itself, it is dropped. Events are then only held
+  // back for exits that move forward (a corrupt clock) and while a pulled exit is handed out.
+  const bool exact_;
+  std::set<std::pair<int64_t, uint64_t>> exits_ahead_;  // (real time, g) of open syscalls
   int64_t last_merged_ticks_ = INT64_MIN;
   int64_t watermark_ = INT64_MIN;  // Watermark(), updated by Push() and Finish()
   // Syscall-exit adjustment and stable re-sort (spec §3.3 steps 5–6, §9.1): a reorder buffer.
@@ -174,11 +184,14 @@ class SyscallReorder {
   struct OpenSyscall {
     bool open = false;
     bool exit_known = false;  // `time` is the exit's real time (from the index), else the block
+    bool emitted = false;     // exact_: the exit went out already (from the index)
     int64_t time = 0;
+    uint64_t exit_offset = 0;  // exact_ and exit_known: the exit's record
+    uint64_t exit_seq = 0;
   };
   FlatMap<OpenSyscall> open_syscalls_;
   std::multiset<int64_t> open_block_times_;  // syscalls whose exit moves back ≤ small lag
-  std::multiset<int64_t> known_exit_times_;  // syscalls whose exit time is known
+  std::multiset<int64_t> known_exit_times_;  // syscalls whose exit time is known (not exact_)
   int64_t Watermark() const;  // no event still to come can sort before this time
   void CloseSyscall(uint64_t g);
   // The reorder buffer, ordered by (final time, merge index). Merged events arrive in time order,
