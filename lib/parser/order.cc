@@ -702,7 +702,7 @@ const MEvent* SyscallReorder::PopSlow(Status* st) {
   return OkStatus();
 }
 
-Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
+[[gnu::noinline]] Status SyscallReorder::PushSlow(MEvent* mp, const MEvent** ev, bool* got) {
   *got = false;
   if (fifo_pop_pending_) {
     in_order_.pop_front();

@@ -140,7 +140,23 @@ class SyscallReorder {
   }
   // Push() takes the next merged event (it may change m->ticks). When m can go out at once
   // (the common case), *got is set and *ev == m; otherwise it is buffered.
-  Status Push(MEvent* m, const MEvent** ev, bool* got);
+  Status Push(MEvent* m, const MEvent** ev, bool* got) {
+    // Inline fast path, the common case: nothing buffered, not a syscall event, no exit due
+    // before it, and the watermark is the merge time itself (Watermark() without the sets).
+    const EventType t = m->type;
+    if (!fifo_pop_pending_ && PendingEmpty() && t != EventType::kGoSysBlock &&
+        t != EventType::kGoInSyscall && t != EventType::kGoSysExit &&
+        m->ticks >= last_released_ticks_ &&
+        (exits_ahead_.empty() || exits_ahead_.begin()->first >= m->ticks) &&
+        known_exit_times_.empty() && (open_block_times_.empty() || idx_->small_sysexit_lag == 0)) {
+      last_merged_ticks_ = watermark_ = last_released_ticks_ = m->ticks;
+      ++merge_index_;
+      *ev = m;
+      *got = true;
+      return OkStatus();
+    }
+    return PushSlow(m, ev, got);
+  }
   // Finish(): there are no more merged events.
   void Finish() {
     merge_done_ = true;
@@ -162,6 +178,7 @@ class SyscallReorder {
   };
 
   const MEvent* PopSlow(Status* st);  // when some event was moved back in time
+  Status PushSlow(MEvent* m, const MEvent** ev, bool* got);
   // Syscall() returns with *drop set when m is a GoSysExit that Advance() already emitted.
   Status Syscall(MEvent& m, bool* drop);
   void EmitExitsBefore(int64_t ticks);
