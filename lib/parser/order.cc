@@ -156,7 +156,8 @@ struct Merger::Cursor {
   size_t next_sample = 0;
 };
 
-Merger::Merger(const Input* in, const TraceIndex* index) : in_(in), idx_(index) {
+Merger::Merger(const Input* in, const TraceIndex* index)
+    : in_(in), idx_(index), fast_version_(index->version >= 1007) {
   // Per event type, for this version: what Advance() needs to turn wire values into a head.
   for (int t = 0; t < 64; ++t) {
     TypePlan& tp = plans_[static_cast<size_t>(t)];
@@ -232,7 +233,46 @@ Status Merger::Init() {
   return OkStatus();
 }
 
-Status Merger::Advance(uint32_t ci) {
+// Advance(): the common case inline, decoded straight from the cursor's buffer into the head
+// slot: an ordinary event (version >= 1007) whose value count is right, in a batch, with enough
+// bytes buffered. Everything else (batch starts, meta records, CPU samples, UserLog, the end of
+// the buffered bytes, malformed records) goes through AdvanceSlow() and RawReader::Next, which
+// also produces the exact error.
+[[gnu::always_inline]] inline Status Merger::Advance(uint32_t ci) {
+  Cursor& c = *cursors_[ci];
+  if (c.in_batch && fast_version_ && !c.reader.AtEnd()) {
+    if (const uint8_t* const p0 = c.reader.FastPeek()) {
+      const uint8_t b = p0[0];
+      const TypePlan& tp = plans_[b & 0x3f];
+      const int narg = (b >> 6) + 1;
+      uint64_t v[9];  // zero past the values: FillHead copies four slots unconditionally
+      v[0] = v[1] = v[2] = v[3] = v[4] = 0;
+      const uint8_t* p = p0 + 1;
+      bool ok = tp.want > 0;
+      int n = 0;
+      if (ok && narg < 4) {
+        ok = narg == tp.want;
+        for (; ok && n < narg; ++n) ok = DecodeVarint(&p, &v[n]);
+      } else if (ok) {
+        uint64_t len = 0;
+        ok = DecodeVarint(&p, &len) && len <= 90;
+        const uint8_t* const vend = p + len;
+        while (ok && p < vend) ok = n < 8 && DecodeVarint(&p, &v[n++]);
+        ok = ok && p == vend && n == tp.want;
+      }
+      if (ok) {
+        const uint64_t off = c.reader.offset();
+        c.reader.FastSkip(static_cast<size_t>(p - p0));
+        FillHead(c, tp, static_cast<EventType>(b & 0x3f), off, v, static_cast<size_t>(n),
+                 /*zero_tail=*/true);
+        return OkStatus();
+      }
+    }
+  }
+  return AdvanceSlow(ci);
+}
+
+[[gnu::noinline]] Status Merger::AdvanceSlow(uint32_t ci) {
   Cursor& c = *cursors_[ci];
   c.has_head = false;
   if (c.batches == nullptr) {  // CPU samples
@@ -253,38 +293,6 @@ Status Merger::Advance(uint32_t ci) {
       c.last_seq = b.seq;
       c.in_batch = true;
       continue;
-    }
-    if (ver >= 1007) {
-      // The common case, decoded straight from the cursor's buffer into the head slot: an
-      // ordinary event whose value count is right. Everything else (meta records, CPU samples,
-      // UserLog, the end of the buffered bytes, malformed records) goes through RawReader::Next,
-      // which also produces the exact error.
-      if (const uint8_t* const p0 = c.reader.FastPeek()) {
-        const uint8_t b = p0[0];
-        const TypePlan& tp = plans_[b & 0x3f];
-        const int narg = (b >> 6) + 1;
-        uint64_t v[9] = {};  // zero past the values: FillHead copies four slots unconditionally
-        const uint8_t* p = p0 + 1;
-        bool ok = tp.want > 0;
-        int n = 0;
-        if (ok && narg < 4) {
-          ok = narg == tp.want;
-          for (; ok && n < narg; ++n) ok = DecodeVarint(&p, &v[n]);
-        } else if (ok) {
-          uint64_t len = 0;
-          ok = DecodeVarint(&p, &len) && len <= 90;
-          const uint8_t* const vend = p + len;
-          while (ok && p < vend) ok = n < 8 && DecodeVarint(&p, &v[n++]);
-          ok = ok && p == vend && n == tp.want;
-        }
-        if (ok) {
-          const uint64_t off = c.reader.offset();
-          c.reader.FastSkip(static_cast<size_t>(p - p0));
-          FillHead(c, tp, static_cast<EventType>(b & 0x3f), off, v, static_cast<size_t>(n),
-                   /*zero_tail=*/true);
-          return OkStatus();
-        }
-      }
     }
     TT_RETURN_IF_ERROR(c.reader.Next(&c.rec, /*want_strings=*/false));
     const RawRecord& r = c.rec;
@@ -493,7 +501,7 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
 
 // Merged(): the head of cursor top.cursor is the next merged event: apply its state transition,
 // check its time, load the cursor's next head.
-Status Merger::Merged(FrontierItem top, MEvent** outp) {
+[[gnu::always_inline]] inline Status Merger::Merged(FrontierItem top, MEvent** outp) {
   Cursor& c = *cursors_[top.cursor];
   MEvent* out = &c.head();  // stays valid: Advance() decodes into the other slot
   *outp = out;
@@ -597,7 +605,7 @@ int64_t SyscallReorder::Watermark() const {
   return w;
 }
 
-Status Merger::NextMerged(MEvent** ev, bool* done) {
+Status Merger::NextMergedSlow(MEvent** ev, bool* done) {
   *done = false;
   if (!initialized_) TT_RETURN_IF_ERROR(Init());
   if (idx_->version < 1007) return Next1005(ev, done);

@@ -45,7 +45,13 @@ class Merger {
   // ev->seq is the goroutine's sequence number after the event (the one its GoSysExit will
   // carry), for SyscallReorder. Version 1005 traces come out in their final order already.
   // *ev points into the Merger and stays valid until the next call; the caller may modify it.
-  Status NextMerged(MEvent** ev, bool* done);
+  Status NextMerged(MEvent** ev, bool* done) {
+    if (initialized_ && fast_version_) {
+      *done = false;
+      return MergeOne(ev, done);
+    }
+    return NextMergedSlow(ev, done);
+  }
 
  private:
   struct Cursor;
@@ -67,7 +73,9 @@ class Merger {
   };
 
   Status Init();
+  Status NextMergedSlow(MEvent** ev, bool* done);
   Status Advance(uint32_t ci);              // load the next head event of cursor ci
+  Status AdvanceSlow(uint32_t ci);
   static void SetG(Cursor& c, MEvent& e, GContext gc);
   void FillHead(Cursor& c, const TypePlan& tp, format::EventType type, uint64_t offset,
                 const uint64_t* v, size_t n, bool zero_tail);
@@ -80,6 +88,7 @@ class Merger {
 
   const Input* const in_;
   const TraceIndex* const idx_;
+  const bool fast_version_;  // version >= 1007: Advance() may decode events itself
   std::array<TypePlan, 64> plans_;
   bool initialized_ = false;
   std::vector<std::unique_ptr<Cursor>> cursors_;
