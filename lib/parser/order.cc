@@ -747,7 +747,7 @@ const MEvent* SyscallReorder::PopSlow(Status* st) {
   return OkStatus();
 }
 
-Status OrderedMerge::Next(const MEvent** ev, bool* done) {
+Status OrderedMerge::NextSlow(const MEvent** ev, bool* done) {
   *done = false;
   if (v1005_) {  // already in final order (spec §3.5)
     MEvent* m = nullptr;

@@ -173,6 +173,8 @@ class SyscallReorder {
   }
   // done(): finished and drained.
   bool done() const { return merge_done_ && PendingEmpty(); }
+  // Idle(): not finished, nothing buffered or handed out: Pop() would return null.
+  bool Idle() const { return !merge_done_ && !fifo_pop_pending_ && PendingEmpty(); }
 
  private:
   struct Pending {
@@ -278,9 +280,28 @@ class OrderedMerge {
   OrderedMerge(const Input* in, const TraceIndex* index) : merger_(in, index), reorder_(index),
       v1005_(index->version < 1007) {}
   // *ev stays valid until the next call.
-  Status Next(const MEvent** ev, bool* done);
+  Status Next(const MEvent** ev, bool* done) {
+    // Inline: the common event goes from the merge through the reorder untouched.
+    if (!v1005_ && reorder_.Idle()) {
+      MEvent* m = nullptr;
+      bool mdone = false;
+      TT_RETURN_IF_ERROR(merger_.NextMerged(&m, &mdone));
+      if (mdone) {
+        reorder_.Finish();
+      } else {
+        bool got = false;
+        TT_RETURN_IF_ERROR(reorder_.Push(m, ev, &got));
+        if (got) {
+          *done = false;
+          return OkStatus();
+        }
+      }
+    }
+    return NextSlow(ev, done);
+  }
 
  private:
+  Status NextSlow(const MEvent** ev, bool* done);
   Merger merger_;
   SyscallReorder reorder_;
   const bool v1005_;
