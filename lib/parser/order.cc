@@ -59,7 +59,7 @@ struct Transition {
 };
 
 // The transition table of spec §3.2.
-Transition StateTransition(const MEvent& ev) {
+[[gnu::always_inline]] inline Transition StateTransition(const MEvent& ev) {
   Transition t;
   switch (ev.type) {
     case EventType::kGoCreate:
@@ -125,6 +125,17 @@ constexpr std::array<GContext, 64> MakeGContext() {
   return t;
 }
 constexpr std::array<GContext, 64> kGContext = MakeGContext();
+
+// Local variants are only for ordering (spec §3.4): each type → the type it is merged as.
+constexpr std::array<EventType, 64> MakeRenameLocal() {
+  std::array<EventType, 64> t{};
+  for (size_t i = 0; i < t.size(); ++i) t[i] = static_cast<EventType>(i);
+  t[static_cast<size_t>(EventType::kGoStartLocal)] = EventType::kGoStart;
+  t[static_cast<size_t>(EventType::kGoUnblockLocal)] = EventType::kGoUnblock;
+  t[static_cast<size_t>(EventType::kGoSysExitLocal)] = EventType::kGoSysExit;
+  return t;
+}
+constexpr std::array<EventType, 64> kRenameLocal = MakeRenameLocal();
 
 }  // namespace
 
@@ -419,12 +430,7 @@ Merger::OrderState& Merger::Mutable(uint64_t key) {
     }
   }
   // Local variants are only for ordering (spec §3.4).
-  switch (c.head().type) {
-    case EventType::kGoStartLocal: c.head().type = EventType::kGoStart; break;
-    case EventType::kGoUnblockLocal: c.head().type = EventType::kGoUnblock; break;
-    case EventType::kGoSysExitLocal: c.head().type = EventType::kGoSysExit; break;
-    default: break;
-  }
+  c.head().type = kRenameLocal[static_cast<size_t>(c.head().type) & 63];
   newly_ready_.push_back(ci);
 }
 
@@ -509,26 +515,15 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
   const Transition t = c.trans;  // a copy: Classify() below replaces c.trans
   if (t.key != kUnordered) {
     OrderState& s = c.state != nullptr && c.state_epoch == gstate_.epoch() ? *c.state : Mutable(t.key);
-    if (!((t.init_seq == kNoSeq || t.init_seq == s.seq) && t.init_status == s.status)) {
+    if (!((t.init_seq == kNoSeq || t.init_seq == s.seq) && t.init_status == s.status)) [[unlikely]] {
       // Go panics here ("event sequences are broken"); only malformed traces get here.
-      return ErrStatus(ErrorTag::kInconsistent,
-                       "offset 0x%" PRIx64 ": event sequences are broken: %s for g %" PRIu64
-                       " expected (seq %" PRIu64 ", status %d), found (seq %" PRIu64 ", status %d)",
-                       out->offset, std::string(format::Spec(out->type).name).c_str(), t.key,
-                       t.init_seq, t.init_status, s.seq, s.status);
+      return SequencesBroken(*out, t.key, t.init_seq, t.init_status, s);
     }
     uint64_t next_seq = t.next_seq == kNoSeq ? s.seq : t.next_seq == kSeqInc ? s.seq + 1 : t.next_seq;
     s.seq = next_seq;
     s.status = t.next_status;
   }
-  if (out->ticks < last_merged_ticks_) {
-    return ErrStatus(ErrorTag::kInconsistent,
-                     "offset 0x%" PRIx64 ": time stamps out of order: %s on p %" PRId64
-                     " at tick %" PRId64 " must follow an event at tick %" PRId64
-                     " (clock skew between CPUs, or a corrupt time delta)",
-                     out->offset, std::string(format::Spec(out->type).name).c_str(), out->p,
-                     out->ticks, last_merged_ticks_);
-  }
+  if (out->ticks < last_merged_ticks_) [[unlikely]] return TimeOutOfOrder(*out);
   last_merged_ticks_ = out->ticks;
   if (out->type == EventType::kGoSysBlock || out->type == EventType::kGoInSyscall) {
     out->seq = static_cast<int64_t>(Current(out->g).seq);  // what its GoSysExit will carry
@@ -603,6 +598,25 @@ int64_t SyscallReorder::Watermark() const {
     w = std::min(w, std::max(*open_block_times_.begin(), back));
   }
   return w;
+}
+
+[[gnu::noinline, gnu::cold]] Status Merger::SequencesBroken(const MEvent& e, uint64_t key,
+                                                          uint64_t seq, int status,
+                                                          OrderState found) const {
+  return ErrStatus(ErrorTag::kInconsistent,
+                   "offset 0x%" PRIx64 ": event sequences are broken: %s for g %" PRIu64
+                   " expected (seq %" PRIu64 ", status %d), found (seq %" PRIu64 ", status %d)",
+                   e.offset, std::string(format::Spec(e.type).name).c_str(), key, seq, status,
+                   found.seq, found.status);
+}
+
+[[gnu::noinline, gnu::cold]] Status Merger::TimeOutOfOrder(const MEvent& e) const {
+  return ErrStatus(ErrorTag::kInconsistent,
+                   "offset 0x%" PRIx64 ": time stamps out of order: %s on p %" PRId64
+                   " at tick %" PRId64 " must follow an event at tick %" PRId64
+                   " (clock skew between CPUs, or a corrupt time delta)",
+                   e.offset, std::string(format::Spec(e.type).name).c_str(), e.p, e.ticks,
+                   last_merged_ticks_);
 }
 
 Status Merger::NextMergedSlow(MEvent** ev, bool* done) {

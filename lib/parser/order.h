@@ -74,6 +74,9 @@ class Merger {
 
   Status Init();
   Status NextMergedSlow(MEvent** ev, bool* done);
+  Status TimeOutOfOrder(const MEvent& e) const;
+  Status SequencesBroken(const MEvent& e, uint64_t key, uint64_t seq, int status,
+                         OrderState found) const;
   Status Advance(uint32_t ci);              // load the next head event of cursor ci
   Status AdvanceSlow(uint32_t ci);
   static void SetG(Cursor& c, MEvent& e, GContext gc);
