@@ -761,13 +761,20 @@ const MEvent* SyscallReorder::PopSlow(Status* st) {
   return OkStatus();
 }
 
-Status OrderedMerge::NextSlow(const MEvent** ev, bool* done) {
+Status OrderedMerge::NextSlow(MEvent* m, bool mdone, const MEvent** ev, bool* done) {
   *done = false;
   if (v1005_) {  // already in final order (spec §3.5)
-    MEvent* m = nullptr;
-    TT_RETURN_IF_ERROR(merger_.NextMerged(&m, done));
-    *ev = m;
+    MEvent* e = nullptr;
+    TT_RETURN_IF_ERROR(merger_.NextMerged(&e, done));
+    *ev = e;
     return OkStatus();
+  }
+  if (mdone) {
+    reorder_.Finish();
+  } else if (m != nullptr) {
+    bool got = false;
+    TT_RETURN_IF_ERROR(reorder_.Push(m, ev, &got));
+    if (got) return OkStatus();
   }
   while (true) {
     bool got = false;
@@ -778,14 +785,14 @@ Status OrderedMerge::NextSlow(const MEvent** ev, bool* done) {
       *done = true;
       return OkStatus();
     }
-    MEvent* m = nullptr;
-    bool mdone = false;
-    TT_RETURN_IF_ERROR(merger_.NextMerged(&m, &mdone));
-    if (mdone) {
+    MEvent* next = nullptr;
+    bool ndone = false;
+    TT_RETURN_IF_ERROR(merger_.NextMerged(&next, &ndone));
+    if (ndone) {
       reorder_.Finish();
       continue;
     }
-    TT_RETURN_IF_ERROR(reorder_.Push(m, ev, &got));
+    TT_RETURN_IF_ERROR(reorder_.Push(next, ev, &got));
     if (got) return OkStatus();
   }
 }

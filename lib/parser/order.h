@@ -153,21 +153,27 @@ class SyscallReorder {
   // Push() takes the next merged event (it may change m->ticks). When m can go out at once
   // (the common case), *got is set and *ev == m; otherwise it is buffered.
   Status Push(MEvent* m, const MEvent** ev, bool* got) {
-    // Inline fast path, the common case: nothing buffered, not a syscall event, no exit due
-    // before it, and the watermark is the merge time itself (Watermark() without the sets).
-    const EventType t = m->type;
-    if (!fifo_pop_pending_ && PendingEmpty() && t != EventType::kGoSysBlock &&
-        t != EventType::kGoInSyscall && t != EventType::kGoSysExit &&
-        m->ticks >= last_released_ticks_ &&
-        (exits_ahead_.empty() || exits_ahead_.begin()->first >= m->ticks) &&
-        known_exit_times_.empty() && (open_block_times_.empty() || idx_->small_sysexit_lag == 0)) {
-      last_merged_ticks_ = watermark_ = last_released_ticks_ = m->ticks;
-      ++merge_index_;
+    if (Idle() && PassThrough(m)) {
       *ev = m;
       *got = true;
       return OkStatus();
     }
     return PushSlow(m, ev, got);
+  }
+  // PassThrough(): when Idle(), the common case: m goes out at once, untouched, if it is not a
+  // syscall event, no exit is due before it, and the watermark is the merge time itself
+  // (Watermark() without the sets). Then it counts as pushed and released; else nothing changed.
+  bool PassThrough(const MEvent* m) {
+    const EventType t = m->type;
+    if (t != EventType::kGoSysBlock && t != EventType::kGoInSyscall &&
+        t != EventType::kGoSysExit && m->ticks >= last_released_ticks_ &&
+        (exits_ahead_.empty() || exits_ahead_.begin()->first >= m->ticks) &&
+        known_exit_times_.empty() && (open_block_times_.empty() || idx_->small_sysexit_lag == 0)) {
+      last_merged_ticks_ = watermark_ = last_released_ticks_ = m->ticks;
+      ++merge_index_;
+      return true;
+    }
+    return false;
   }
   // Finish(): there are no more merged events.
   void Finish() {
@@ -289,22 +295,19 @@ class OrderedMerge {
       MEvent* m = nullptr;
       bool mdone = false;
       TT_RETURN_IF_ERROR(merger_.NextMerged(&m, &mdone));
-      if (mdone) {
-        reorder_.Finish();
-      } else {
-        bool got = false;
-        TT_RETURN_IF_ERROR(reorder_.Push(m, ev, &got));
-        if (got) {
-          *done = false;
-          return OkStatus();
-        }
+      if (!mdone && reorder_.PassThrough(m)) {
+        *ev = m;
+        *done = false;
+        return OkStatus();
       }
+      return NextSlow(m, mdone, ev, done);
     }
-    return NextSlow(ev, done);
+    return NextSlow(nullptr, false, ev, done);
   }
 
  private:
-  Status NextSlow(const MEvent** ev, bool* done);
+  // NextSlow(): m is a merged event not yet pushed (or mdone: the merge has ended), or null.
+  Status NextSlow(MEvent* m, bool mdone, const MEvent** ev, bool* done);
   Merger merger_;
   SyscallReorder reorder_;
   const bool v1005_;
