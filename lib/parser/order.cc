@@ -23,10 +23,15 @@
 // pair in stress_1_11_good). Above 12 ready heads Go switches to pdqsort; we use a stable sort
 // there, which can order equal times differently.
 //
-// Then Go moves each GoSysExit to its real exit time and stably re-sorts everything. We do the
-// same with a small reorder buffer: an event can be released once no future event can sort before
-// it, i.e. once its time is ≤ min(current merge time, earliest still-open blocking syscall), since
-// a future GoSysExit never moves before its own GoSysBlock (spec §9.1).
+// Then Go moves each GoSysExit to its real exit time and stably re-sorts everything. Merged
+// events already come in time order, so only the exits move. The index pass has seen every exit
+// and its real time: when each exit that moves back has a distinct real time (the usual case), the
+// exit is emitted from the index at the moment the merge first passes that time, which is exactly
+// where the stable sort puts it, and the exit dropped when the merge reaches it; nothing is held
+// back. Otherwise (equal real times, whose merge order decides, or over kMaxFarSysExits exits) we
+// use a reorder buffer: an event is released once no future event can sort before it, i.e. once
+// its time is ≤ min(current merge time, earliest still-open blocking syscall), since a future
+// GoSysExit never moves before its own GoSysBlock (spec §9.1).
 //
 // Rejected: materialising all events and sorting (Go's way; memory grows with the trace, ~500 B
 // per event in Go); a single pass without the index (the frequency, strings and stacks are at the
