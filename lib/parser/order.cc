@@ -23,10 +23,15 @@
 // pair in stress_1_11_good). Above 12 ready heads Go switches to pdqsort; we use a stable sort
 // there, which can order equal times differently.
 //
-// Then Go moves each GoSysExit to its real exit time and stably re-sorts everything. We do the
-// same with a small reorder buffer: an event can be released once no future event can sort before
-// it, i.e. once its time is ≤ min(current merge time, earliest still-open blocking syscall), since
-// a future GoSysExit never moves before its own GoSysBlock (spec §9.1).
+// Then Go moves each GoSysExit to its real exit time and stably re-sorts everything. Merged
+// events already come in time order, so only the exits move. The index pass has seen every exit
+// and its real time: when each exit that moves back has a distinct real time (the usual case), the
+// exit is emitted from the index at the moment the merge first passes that time, which is exactly
+// where the stable sort puts it, and the exit dropped when the merge reaches it; nothing is held
+// back. Otherwise (equal real times, whose merge order decides, or over kMaxFarSysExits exits) we
+// use a reorder buffer: an event is released once no future event can sort before it, i.e. once
+// its time is ≤ min(current merge time, earliest still-open blocking syscall), since a future
+// GoSysExit never moves before its own GoSysBlock (spec §9.1).
 //
 // Rejected: materialising all events and sorting (Go's way; memory grows with the trace, ~500 B
 // per event in Go); a single pass without the index (the frequency, strings and stacks are at the
@@ -59,7 +64,7 @@ struct Transition {
 };
 
 // The transition table of spec §3.2.
-Transition StateTransition(const MEvent& ev) {
+[[gnu::always_inline]] inline Transition StateTransition(const MEvent& ev) {
   Transition t;
   switch (ev.type) {
     case EventType::kGoCreate:
@@ -126,6 +131,17 @@ constexpr std::array<GContext, 64> MakeGContext() {
 }
 constexpr std::array<GContext, 64> kGContext = MakeGContext();
 
+// Local variants are only for ordering (spec §3.4): each type → the type it is merged as.
+constexpr std::array<EventType, 64> MakeRenameLocal() {
+  std::array<EventType, 64> t{};
+  for (size_t i = 0; i < t.size(); ++i) t[i] = static_cast<EventType>(i);
+  t[static_cast<size_t>(EventType::kGoStartLocal)] = EventType::kGoStart;
+  t[static_cast<size_t>(EventType::kGoUnblockLocal)] = EventType::kGoUnblock;
+  t[static_cast<size_t>(EventType::kGoSysExitLocal)] = EventType::kGoSysExit;
+  return t;
+}
+constexpr std::array<EventType, 64> kRenameLocal = MakeRenameLocal();
+
 }  // namespace
 
 struct Merger::Cursor {
@@ -156,7 +172,8 @@ struct Merger::Cursor {
   size_t next_sample = 0;
 };
 
-Merger::Merger(const Input* in, const TraceIndex* index) : in_(in), idx_(index) {
+Merger::Merger(const Input* in, const TraceIndex* index)
+    : in_(in), idx_(index), fast_version_(index->version >= 1007) {
   // Per event type, for this version: what Advance() needs to turn wire values into a head.
   for (int t = 0; t < 64; ++t) {
     TypePlan& tp = plans_[static_cast<size_t>(t)];
@@ -232,7 +249,46 @@ Status Merger::Init() {
   return OkStatus();
 }
 
-Status Merger::Advance(uint32_t ci) {
+// Advance(): the common case inline, decoded straight from the cursor's buffer into the head
+// slot: an ordinary event (version >= 1007) whose value count is right, in a batch, with enough
+// bytes buffered. Everything else (batch starts, meta records, CPU samples, UserLog, the end of
+// the buffered bytes, malformed records) goes through AdvanceSlow() and RawReader::Next, which
+// also produces the exact error.
+[[gnu::always_inline]] inline Status Merger::Advance(uint32_t ci) {
+  Cursor& c = *cursors_[ci];
+  if (c.in_batch && fast_version_ && !c.reader.AtEnd()) {
+    if (const uint8_t* const p0 = c.reader.FastPeek()) {
+      const uint8_t b = p0[0];
+      const TypePlan& tp = plans_[b & 0x3f];
+      const int narg = (b >> 6) + 1;
+      uint64_t v[9];  // zero past the values: FillHead copies four slots unconditionally
+      v[0] = v[1] = v[2] = v[3] = v[4] = 0;
+      const uint8_t* p = p0 + 1;
+      bool ok = tp.want > 0;
+      int n = 0;
+      if (ok && narg < 4) {
+        ok = narg == tp.want;
+        for (; ok && n < narg; ++n) ok = DecodeVarint(&p, &v[n]);
+      } else if (ok) {
+        uint64_t len = 0;
+        ok = DecodeVarint(&p, &len) && len <= 90;
+        const uint8_t* const vend = p + len;
+        while (ok && p < vend) ok = n < 8 && DecodeVarint(&p, &v[n++]);
+        ok = ok && p == vend && n == tp.want;
+      }
+      if (ok) {
+        const uint64_t off = c.reader.offset();
+        c.reader.FastSkip(static_cast<size_t>(p - p0));
+        FillHead(c, tp, static_cast<EventType>(b & 0x3f), off, v, static_cast<size_t>(n),
+                 /*zero_tail=*/true);
+        return OkStatus();
+      }
+    }
+  }
+  return AdvanceSlow(ci);
+}
+
+[[gnu::noinline]] Status Merger::AdvanceSlow(uint32_t ci) {
   Cursor& c = *cursors_[ci];
   c.has_head = false;
   if (c.batches == nullptr) {  // CPU samples
@@ -253,38 +309,6 @@ Status Merger::Advance(uint32_t ci) {
       c.last_seq = b.seq;
       c.in_batch = true;
       continue;
-    }
-    if (ver >= 1007) {
-      // The common case, decoded straight from the cursor's buffer into the head slot: an
-      // ordinary event whose value count is right. Everything else (meta records, CPU samples,
-      // UserLog, the end of the buffered bytes, malformed records) goes through RawReader::Next,
-      // which also produces the exact error.
-      if (const uint8_t* const p0 = c.reader.FastPeek()) {
-        const uint8_t b = p0[0];
-        const TypePlan& tp = plans_[b & 0x3f];
-        const int narg = (b >> 6) + 1;
-        uint64_t v[9] = {};  // zero past the values: FillHead copies four slots unconditionally
-        const uint8_t* p = p0 + 1;
-        bool ok = tp.want > 0;
-        int n = 0;
-        if (ok && narg < 4) {
-          ok = narg == tp.want;
-          for (; ok && n < narg; ++n) ok = DecodeVarint(&p, &v[n]);
-        } else if (ok) {
-          uint64_t len = 0;
-          ok = DecodeVarint(&p, &len) && len <= 90;
-          const uint8_t* const vend = p + len;
-          while (ok && p < vend) ok = n < 8 && DecodeVarint(&p, &v[n++]);
-          ok = ok && p == vend && n == tp.want;
-        }
-        if (ok) {
-          const uint64_t off = c.reader.offset();
-          c.reader.FastSkip(static_cast<size_t>(p - p0));
-          FillHead(c, tp, static_cast<EventType>(b & 0x3f), off, v, static_cast<size_t>(n),
-                   /*zero_tail=*/true);
-          return OkStatus();
-        }
-      }
     }
     TT_RETURN_IF_ERROR(c.reader.Next(&c.rec, /*want_strings=*/false));
     const RawRecord& r = c.rec;
@@ -411,12 +435,7 @@ Merger::OrderState& Merger::Mutable(uint64_t key) {
     }
   }
   // Local variants are only for ordering (spec §3.4).
-  switch (c.head().type) {
-    case EventType::kGoStartLocal: c.head().type = EventType::kGoStart; break;
-    case EventType::kGoUnblockLocal: c.head().type = EventType::kGoUnblock; break;
-    case EventType::kGoSysExitLocal: c.head().type = EventType::kGoSysExit; break;
-    default: break;
-  }
+  c.head().type = kRenameLocal[static_cast<size_t>(c.head().type) & 63];
   newly_ready_.push_back(ci);
 }
 
@@ -493,7 +512,7 @@ Status Merger::MergeOne(MEvent** outp, bool* done) {
 
 // Merged(): the head of cursor top.cursor is the next merged event: apply its state transition,
 // check its time, load the cursor's next head.
-Status Merger::Merged(FrontierItem top, MEvent** outp) {
+[[gnu::always_inline]] inline Status Merger::Merged(FrontierItem top, MEvent** outp) {
   Cursor& c = *cursors_[top.cursor];
   MEvent* out = &c.head();  // stays valid: Advance() decodes into the other slot
   *outp = out;
@@ -501,26 +520,15 @@ Status Merger::Merged(FrontierItem top, MEvent** outp) {
   const Transition t = c.trans;  // a copy: Classify() below replaces c.trans
   if (t.key != kUnordered) {
     OrderState& s = c.state != nullptr && c.state_epoch == gstate_.epoch() ? *c.state : Mutable(t.key);
-    if (!((t.init_seq == kNoSeq || t.init_seq == s.seq) && t.init_status == s.status)) {
+    if (!((t.init_seq == kNoSeq || t.init_seq == s.seq) && t.init_status == s.status)) [[unlikely]] {
       // Go panics here ("event sequences are broken"); only malformed traces get here.
-      return ErrStatus(ErrorTag::kInconsistent,
-                       "offset 0x%" PRIx64 ": event sequences are broken: %s for g %" PRIu64
-                       " expected (seq %" PRIu64 ", status %d), found (seq %" PRIu64 ", status %d)",
-                       out->offset, std::string(format::Spec(out->type).name).c_str(), t.key,
-                       t.init_seq, t.init_status, s.seq, s.status);
+      return SequencesBroken(*out, t.key, t.init_seq, t.init_status, s);
     }
     uint64_t next_seq = t.next_seq == kNoSeq ? s.seq : t.next_seq == kSeqInc ? s.seq + 1 : t.next_seq;
     s.seq = next_seq;
     s.status = t.next_status;
   }
-  if (out->ticks < last_merged_ticks_) {
-    return ErrStatus(ErrorTag::kInconsistent,
-                     "offset 0x%" PRIx64 ": time stamps out of order: %s on p %" PRId64
-                     " at tick %" PRId64 " must follow an event at tick %" PRId64
-                     " (clock skew between CPUs, or a corrupt time delta)",
-                     out->offset, std::string(format::Spec(out->type).name).c_str(), out->p,
-                     out->ticks, last_merged_ticks_);
-  }
+  if (out->ticks < last_merged_ticks_) [[unlikely]] return TimeOutOfOrder(*out);
   last_merged_ticks_ = out->ticks;
   if (out->type == EventType::kGoSysBlock || out->type == EventType::kGoInSyscall) {
     out->seq = static_cast<int64_t>(Current(out->g).seq);  // what its GoSysExit will carry
@@ -551,9 +559,35 @@ Status Merger::Next1005(MEvent** ev, bool* done) {
 void SyscallReorder::CloseSyscall(uint64_t g) {
   OpenSyscall* o = open_syscalls_.Find(g);
   if (o == nullptr || !o->open) return;
+  o->open = false;
+  if (exact_ && o->exit_known) {
+    if (!o->emitted) exits_ahead_.erase({o->time, g});
+    return;
+  }
   std::multiset<int64_t>& set = o->exit_known ? known_exit_times_ : open_block_times_;
   set.erase(set.find(o->time));
-  o->open = false;
+}
+
+// EmitExitsBefore(): the exits of open syscalls whose real time is before `ticks`, the time the
+// merge has reached, go out now (into the heap of moved events, before everything merged later).
+[[gnu::noinline]] void SyscallReorder::EmitExitsBefore(int64_t ticks) {
+  while (!exits_ahead_.empty() && exits_ahead_.begin()->first < ticks) {
+    const auto [ts, g] = *exits_ahead_.begin();
+    exits_ahead_.erase(exits_ahead_.begin());
+    OpenSyscall& o = *open_syscalls_.Find(g);
+    o.emitted = true;
+    Pending p{ts, merge_index_++, MEvent{}};
+    MEvent& e = p.ev;  // as the Merger will produce it (GoSysExit has no stack)
+    e.ticks = ts;
+    e.offset = o.exit_offset;
+    e.g = g;
+    e.p = format::kSyscallP;
+    e.type = EventType::kGoSysExit;
+    e.args[0] = g;
+    e.args[1] = o.exit_seq;
+    e.args[2] = static_cast<uint64_t>(ts);
+    moved_.push(p);
+  }
 }
 
 int64_t SyscallReorder::Watermark() const {
@@ -571,7 +605,26 @@ int64_t SyscallReorder::Watermark() const {
   return w;
 }
 
-Status Merger::NextMerged(MEvent** ev, bool* done) {
+[[gnu::noinline, gnu::cold]] Status Merger::SequencesBroken(const MEvent& e, uint64_t key,
+                                                          uint64_t seq, int status,
+                                                          OrderState found) const {
+  return ErrStatus(ErrorTag::kInconsistent,
+                   "offset 0x%" PRIx64 ": event sequences are broken: %s for g %" PRIu64
+                   " expected (seq %" PRIu64 ", status %d), found (seq %" PRIu64 ", status %d)",
+                   e.offset, std::string(format::Spec(e.type).name).c_str(), key, seq, status,
+                   found.seq, found.status);
+}
+
+[[gnu::noinline, gnu::cold]] Status Merger::TimeOutOfOrder(const MEvent& e) const {
+  return ErrStatus(ErrorTag::kInconsistent,
+                   "offset 0x%" PRIx64 ": time stamps out of order: %s on p %" PRId64
+                   " at tick %" PRId64 " must follow an event at tick %" PRId64
+                   " (clock skew between CPUs, or a corrupt time delta)",
+                   e.offset, std::string(format::Spec(e.type).name).c_str(), e.p, e.ticks,
+                   last_merged_ticks_);
+}
+
+Status Merger::NextMergedSlow(MEvent** ev, bool* done) {
   *done = false;
   if (!initialized_) TT_RETURN_IF_ERROR(Init());
   if (idx_->version < 1007) return Next1005(ev, done);
@@ -605,7 +658,7 @@ const MEvent* SyscallReorder::PopSlow(Status* st) {
 }
 
 // Syscall(): spec §3.3 step 5 for a syscall block or exit; moves a GoSysExit to its real time.
-[[gnu::noinline]] Status SyscallReorder::Syscall(MEvent& m) {
+[[gnu::noinline]] Status SyscallReorder::Syscall(MEvent& m, bool* drop) {
   switch (m.type) {
     case EventType::kGoSysBlock:
     case EventType::kGoInSyscall: {
@@ -613,13 +666,20 @@ const MEvent* SyscallReorder::PopSlow(Status* st) {
       CloseSyscall(m.g);
       OpenSyscall& o = open_syscalls_.Get(m.g);
       o.open = true;
+      o.emitted = false;
       // Its exit will carry the goroutine's current sequence number (spec §3.2), which the
       // Merger left in m.seq.
       auto far = idx_->far_sysexits.find({m.g, static_cast<uint64_t>(m.seq)});
       if (far != idx_->far_sysexits.end() && far->second.ts >= m.ticks) {
         o.exit_known = true;
         o.time = far->second.ts;
-        known_exit_times_.insert(o.time);
+        if (exact_) {
+          o.exit_offset = far->second.offset;
+          o.exit_seq = static_cast<uint64_t>(m.seq);
+          exits_ahead_.insert({o.time, m.g});
+        } else {
+          known_exit_times_.insert(o.time);
+        }
       } else {
         o.exit_known = false;
         o.time = m.ticks;
@@ -628,6 +688,21 @@ const MEvent* SyscallReorder::PopSlow(Status* st) {
       break;
     }
     case EventType::kGoSysExit: {
+      if (exact_) {
+        OpenSyscall* o = open_syscalls_.Find(m.g);
+        if (o != nullptr && o->open && o->emitted) {
+          if (m.offset != o->exit_offset || m.args[1] != o->exit_seq) {
+            return ErrStatus(ErrorTag::kInconsistent,
+                             "offset 0x%" PRIx64 ": GoSysExit of g %" PRIu64 " (seq %" PRIu64
+                             ") follows its GoSysBlock, but the index paired that block with "
+                             "the exit at offset 0x%" PRIx64 " (seq %" PRIu64 ")",
+                             m.offset, m.g, m.args[1], o->exit_offset, o->exit_seq);
+          }
+          o->open = false;
+          *drop = true;  // it went out at its real time already
+          break;
+        }
+      }
       CloseSyscall(m.g);
       const auto ts = static_cast<int64_t>(m.args[2]);
       if (ts == 0) break;
@@ -654,7 +729,7 @@ const MEvent* SyscallReorder::PopSlow(Status* st) {
   return OkStatus();
 }
 
-Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
+[[gnu::noinline]] Status SyscallReorder::PushSlow(MEvent* mp, const MEvent** ev, bool* got) {
   *got = false;
   if (fifo_pop_pending_) {
     in_order_.pop_front();
@@ -662,11 +737,16 @@ Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
   }
   MEvent& m = *mp;
   last_merged_ticks_ = m.ticks;  // before any move: merged events come in time order
+  bool drop = false;
   if (m.type == EventType::kGoSysBlock || m.type == EventType::kGoInSyscall ||
       m.type == EventType::kGoSysExit) {
-    TT_RETURN_IF_ERROR(Syscall(m));  // out of line: the common events need a small frame here
+    TT_RETURN_IF_ERROR(Syscall(m, &drop));  // out of line: the common events need a small frame here
+  }
+  if (!exits_ahead_.empty() && exits_ahead_.begin()->first < last_merged_ticks_) {
+    EmitExitsBefore(last_merged_ticks_);
   }
   watermark_ = Watermark();
+  if (drop) return OkStatus();
   // Fast path: nothing buffered, and nothing still to come can move before this event.
   if (PendingEmpty() && m.ticks >= last_released_ticks_ && m.ticks <= watermark_) {
     last_released_ticks_ = m.ticks;
@@ -686,13 +766,20 @@ Status SyscallReorder::Push(MEvent* mp, const MEvent** ev, bool* got) {
   return OkStatus();
 }
 
-Status OrderedMerge::Next(const MEvent** ev, bool* done) {
+Status OrderedMerge::NextSlow(MEvent* m, bool mdone, const MEvent** ev, bool* done) {
   *done = false;
   if (v1005_) {  // already in final order (spec §3.5)
-    MEvent* m = nullptr;
-    TT_RETURN_IF_ERROR(merger_.NextMerged(&m, done));
-    *ev = m;
+    MEvent* e = nullptr;
+    TT_RETURN_IF_ERROR(merger_.NextMerged(&e, done));
+    *ev = e;
     return OkStatus();
+  }
+  if (mdone) {
+    reorder_.Finish();
+  } else if (m != nullptr) {
+    bool got = false;
+    TT_RETURN_IF_ERROR(reorder_.Push(m, ev, &got));
+    if (got) return OkStatus();
   }
   while (true) {
     bool got = false;
@@ -703,14 +790,14 @@ Status OrderedMerge::Next(const MEvent** ev, bool* done) {
       *done = true;
       return OkStatus();
     }
-    MEvent* m = nullptr;
-    bool mdone = false;
-    TT_RETURN_IF_ERROR(merger_.NextMerged(&m, &mdone));
-    if (mdone) {
+    MEvent* next = nullptr;
+    bool ndone = false;
+    TT_RETURN_IF_ERROR(merger_.NextMerged(&next, &ndone));
+    if (ndone) {
       reorder_.Finish();
       continue;
     }
-    TT_RETURN_IF_ERROR(reorder_.Push(m, ev, &got));
+    TT_RETURN_IF_ERROR(reorder_.Push(next, ev, &got));
     if (got) return OkStatus();
   }
 }

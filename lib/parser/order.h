@@ -45,7 +45,13 @@ class Merger {
   // ev->seq is the goroutine's sequence number after the event (the one its GoSysExit will
   // carry), for SyscallReorder. Version 1005 traces come out in their final order already.
   // *ev points into the Merger and stays valid until the next call; the caller may modify it.
-  Status NextMerged(MEvent** ev, bool* done);
+  Status NextMerged(MEvent** ev, bool* done) {
+    if (initialized_ && fast_version_) {
+      *done = false;
+      return MergeOne(ev, done);
+    }
+    return NextMergedSlow(ev, done);
+  }
 
  private:
   struct Cursor;
@@ -67,7 +73,12 @@ class Merger {
   };
 
   Status Init();
+  Status NextMergedSlow(MEvent** ev, bool* done);
+  Status TimeOutOfOrder(const MEvent& e) const;
+  Status SequencesBroken(const MEvent& e, uint64_t key, uint64_t seq, int status,
+                         OrderState found) const;
   Status Advance(uint32_t ci);              // load the next head event of cursor ci
+  Status AdvanceSlow(uint32_t ci);
   static void SetG(Cursor& c, MEvent& e, GContext gc);
   void FillHead(Cursor& c, const TypePlan& tp, format::EventType type, uint64_t offset,
                 const uint64_t* v, size_t n, bool zero_tail);
@@ -80,6 +91,7 @@ class Merger {
 
   const Input* const in_;
   const TraceIndex* const idx_;
+  const bool fast_version_;  // version >= 1007: Advance() may decode events itself
   std::array<TypePlan, 64> plans_;
   bool initialized_ = false;
   std::vector<std::unique_ptr<Cursor>> cursors_;
@@ -116,7 +128,7 @@ class Merger {
 //   }
 class SyscallReorder {
  public:
-  explicit SyscallReorder(const TraceIndex* index) : idx_(index) {}
+  explicit SyscallReorder(const TraceIndex* index) : idx_(index), exact_(index->sysexits_exact) {}
 
   // Pop() releases the earliest buffered event if nothing still to come can sort before it:
   // null if there is none (then *st may hold an error). The event stays valid until the next
@@ -140,7 +152,29 @@ class SyscallReorder {
   }
   // Push() takes the next merged event (it may change m->ticks). When m can go out at once
   // (the common case), *got is set and *ev == m; otherwise it is buffered.
-  Status Push(MEvent* m, const MEvent** ev, bool* got);
+  Status Push(MEvent* m, const MEvent** ev, bool* got) {
+    if (Idle() && PassThrough(m)) {
+      *ev = m;
+      *got = true;
+      return OkStatus();
+    }
+    return PushSlow(m, ev, got);
+  }
+  // PassThrough(): when Idle(), the common case: m goes out at once, untouched, if it is not a
+  // syscall event, no exit is due before it, and the watermark is the merge time itself
+  // (Watermark() without the sets). Then it counts as pushed and released; else nothing changed.
+  bool PassThrough(const MEvent* m) {
+    const EventType t = m->type;
+    if (t != EventType::kGoSysBlock && t != EventType::kGoInSyscall &&
+        t != EventType::kGoSysExit && m->ticks >= last_released_ticks_ &&
+        (exits_ahead_.empty() || exits_ahead_.begin()->first >= m->ticks) &&
+        known_exit_times_.empty() && (open_block_times_.empty() || idx_->small_sysexit_lag == 0)) {
+      last_merged_ticks_ = watermark_ = last_released_ticks_ = m->ticks;
+      ++merge_index_;
+      return true;
+    }
+    return false;
+  }
   // Finish(): there are no more merged events.
   void Finish() {
     merge_done_ = true;
@@ -148,6 +182,8 @@ class SyscallReorder {
   }
   // done(): finished and drained.
   bool done() const { return merge_done_ && PendingEmpty(); }
+  // Idle(): not finished, nothing buffered or handed out: Pop() would return null.
+  bool Idle() const { return !merge_done_ && !fifo_pop_pending_ && PendingEmpty(); }
 
  private:
   struct Pending {
@@ -162,10 +198,21 @@ class SyscallReorder {
   };
 
   const MEvent* PopSlow(Status* st);  // when some event was moved back in time
-  Status Syscall(MEvent& m);
+  Status PushSlow(MEvent* m, const MEvent** ev, bool* got);
+  // Syscall() returns with *drop set when m is a GoSysExit that Advance() already emitted.
+  Status Syscall(MEvent& m, bool* drop);
+  void EmitExitsBefore(int64_t ticks);
   Status OutOfOrder(const Pending& p) const;
 
   const TraceIndex* const idx_;
+  // The index knows every exit that moves back, by a unique time (TraceIndex::sysexits_exact):
+  // such an exit is not waited for. While its syscall is open it sits in exits_ahead_, and when
+  // the merge passes its time it is emitted from the index at that point (the place the stable
+  // sort by time gives it: after everything merged at or before its time, before everything
+  // later); when the merge reaches the exit itself, it is dropped. Events are then only held
+  // back for exits that move forward (a corrupt clock) and while a pulled exit is handed out.
+  const bool exact_;
+  std::set<std::pair<int64_t, uint64_t>> exits_ahead_;  // (real time, g) of open syscalls
   int64_t last_merged_ticks_ = INT64_MIN;
   int64_t watermark_ = INT64_MIN;  // Watermark(), updated by Push() and Finish()
   // Syscall-exit adjustment and stable re-sort (spec §3.3 steps 5–6, §9.1): a reorder buffer.
@@ -174,11 +221,14 @@ class SyscallReorder {
   struct OpenSyscall {
     bool open = false;
     bool exit_known = false;  // `time` is the exit's real time (from the index), else the block
+    bool emitted = false;     // exact_: the exit went out already (from the index)
     int64_t time = 0;
+    uint64_t exit_offset = 0;  // exact_ and exit_known: the exit's record
+    uint64_t exit_seq = 0;
   };
   FlatMap<OpenSyscall> open_syscalls_;
   std::multiset<int64_t> open_block_times_;  // syscalls whose exit moves back ≤ small lag
-  std::multiset<int64_t> known_exit_times_;  // syscalls whose exit time is known
+  std::multiset<int64_t> known_exit_times_;  // syscalls whose exit time is known (not exact_)
   int64_t Watermark() const;  // no event still to come can sort before this time
   void CloseSyscall(uint64_t g);
   // The reorder buffer, ordered by (final time, merge index). Merged events arrive in time order,
@@ -239,9 +289,25 @@ class OrderedMerge {
   OrderedMerge(const Input* in, const TraceIndex* index) : merger_(in, index), reorder_(index),
       v1005_(index->version < 1007) {}
   // *ev stays valid until the next call.
-  Status Next(const MEvent** ev, bool* done);
+  Status Next(const MEvent** ev, bool* done) {
+    // Inline: the common event goes from the merge through the reorder untouched.
+    if (!v1005_ && reorder_.Idle()) {
+      MEvent* m = nullptr;
+      bool mdone = false;
+      TT_RETURN_IF_ERROR(merger_.NextMerged(&m, &mdone));
+      if (!mdone && reorder_.PassThrough(m)) {
+        *ev = m;
+        *done = false;
+        return OkStatus();
+      }
+      return NextSlow(m, mdone, ev, done);
+    }
+    return NextSlow(nullptr, false, ev, done);
+  }
 
  private:
+  // NextSlow(): m is a merged event not yet pushed (or mdone: the merge has ended), or null.
+  Status NextSlow(MEvent* m, bool mdone, const MEvent** ev, bool* done);
   Merger merger_;
   SyscallReorder reorder_;
   const bool v1005_;

@@ -41,8 +41,15 @@ inline Validator::GDesc& Validator::G(PDesc& p, uint64_t g) {
   return d;
 }
 
-Status Validator::CheckRunning(const PDesc& p, const GDesc& g, const Event& ev,
-                               bool allow_g0) const {
+// CheckRunning(): the event's goroutine runs on its P (inline: most events check it).
+[[gnu::always_inline]] inline Status Validator::CheckRunning(const PDesc& p, const GDesc& g,
+                                                             const Event& ev, bool allow_g0) const {
+  if (g.state == kRunning && p.g == ev.g && (allow_g0 || ev.g != 0)) [[likely]] return OkStatus();
+  return NotRunning(p, g, ev, allow_g0);
+}
+
+[[gnu::noinline, gnu::cold]] Status Validator::NotRunning(const PDesc& p, const GDesc& g,
+                                                          const Event& ev, bool allow_g0) const {
   if (g.state != kRunning) {
     return Fail(ev, "g " + std::to_string(ev.g) + " is not running while " + Name(ev.type));
   }

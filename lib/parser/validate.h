@@ -57,6 +57,7 @@ class Validator {
   PDesc& PSlow(int64_t p);
   GDesc& G(PDesc& p, uint64_t g);
   Status CheckRunning(const PDesc& p, const GDesc& g, const Event& ev, bool allow_g0) const;
+  Status NotRunning(const PDesc& p, const GDesc& g, const Event& ev, bool allow_g0) const;
 
   const int version_;
   const TraceIndex* const index_;

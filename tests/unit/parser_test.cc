@@ -280,6 +280,55 @@ TEST(ParserTest, SyscallExitMovesToItsRealTime) {
       << r.dump;
 }
 
+// Two goroutines block in syscalls on P0; their exits are written later on P1 and P2 with real
+// times exit1 and exit2, both before P0's HeapAlloc at tick 160. Returns the order of the three
+// events in the output ("1 2 H": g1's exit, g2's exit, the HeapAlloc).
+std::string SyscallExitOrder(uint64_t exit1, uint64_t exit2) {
+  TraceBuilder b;
+  b.Batch(0, 100)
+      .Ev(EventType::kGoCreate, 1, {1, 0, 0})  // 101
+      .Ev(EventType::kGoCreate, 1, {2, 0, 0})  // 102
+      .Ev(EventType::kProcStart, 1, {1})       // 103
+      .Ev(EventType::kGoStart, 1, {1, 1})      // 104
+      .Ev(EventType::kGoSysCall, 1, {0})       // 105
+      .Ev(EventType::kGoSysBlock, 5, {})       // 110
+      .Ev(EventType::kGoStart, 1, {2, 1})      // 111
+      .Ev(EventType::kGoSysCall, 1, {0})       // 112
+      .Ev(EventType::kGoSysBlock, 3, {})       // 115
+      .Ev(EventType::kHeapAlloc, 45, {42})     // 160
+      .Batch(1, 190)
+      .Ev(EventType::kGoSysExit, 10, {1, 2, exit1})  // 200
+      .Batch(2, 195)
+      .Ev(EventType::kGoSysExit, 10, {2, 2, exit2})  // 205
+      .Frequency(1000000000);
+  Result r = Parse(b.bytes());
+  EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+  std::string order;
+  std::istringstream lines(r.dump);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" GoSysExit ") != std::string::npos) {
+      order += line.find(" g=1 off=") != std::string::npos ? "1 " : "2 ";
+    } else if (line.find(" HeapAlloc ") != std::string::npos) {
+      order += "H";
+    }
+  }
+  return order;
+}
+
+TEST(ParserTest, SyscallExitsFromTheIndex) {
+  // Distinct real times: each exit goes out from the index when the merge passes its time.
+  EXPECT_EQ(SyscallExitOrder(150, 155), "1 2 H");
+  EXPECT_EQ(SyscallExitOrder(155, 150), "2 1 H");
+  EXPECT_EQ(SyscallExitOrder(150, 170), "1 H2 ");  // g2's exit is after the HeapAlloc
+  EXPECT_EQ(SyscallExitOrder(165, 170), "H1 2 ");
+}
+
+TEST(ParserTest, SyscallExitsWithEqualRealTimesKeepMergeOrder) {
+  // Equal real times: the index cannot tell their merge order, so the reorder buffer sorts them
+  // (stable: g1's exit was merged first).
+  EXPECT_EQ(SyscallExitOrder(150, 150), "1 2 H");
+}
+
 TEST(ParserTest, EveryTruncationFailsCleanly) {
   std::string t = ReadFile(kCanned + "user_task_region_1_19_good");
   ASSERT_FALSE(t.empty()) << "Go 1.19's canned traces are missing: apt-get install golang-1.19-src";

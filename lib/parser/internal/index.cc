@@ -67,9 +67,10 @@ Status ParseHeader(const uint8_t* buf, size_t n, int* version) {
 
 namespace {
 // Records how far a syscall exit moves back (see TraceIndex::far_sysexits).
-void NoteSysExit(TraceIndex* idx, uint64_t g, uint64_t seq, int64_t ts, int64_t lag) {
+void NoteSysExit(TraceIndex* idx, uint64_t g, uint64_t seq, int64_t ts, int64_t lag,
+                 uint64_t offset) {
   if (lag <= idx->small_sysexit_lag) return;
-  idx->far_sysexits[{g, seq}] = {ts, lag};
+  idx->far_sysexits[{g, seq}] = {ts, lag, offset};
   if (idx->far_sysexits.size() <= TraceIndex::kMaxFarSysExits) return;
   // Too many: raise the threshold to the median lag and forget the nearer exits.
   std::vector<int64_t> lags;
@@ -207,7 +208,7 @@ Status BuildIndex(const Input* in, TraceIndex* idx) {
           run_ticks = WrapAdd(run_ticks, static_cast<int64_t>(v[0]));
           if (rec.type == EventType::kGoSysExit && v[3] != 0) {
             NoteSysExit(idx, /*g=*/v[1], /*seq=*/v[2], /*ts=*/static_cast<int64_t>(v[3]),
-                        /*lag=*/WrapSub(run_ticks, static_cast<int64_t>(v[3])));
+                        /*lag=*/WrapSub(run_ticks, static_cast<int64_t>(v[3])), rec.offset);
           }
         }
         ++idx->stats.events;
@@ -239,6 +240,13 @@ Status BuildIndex(const Input* in, TraceIndex* idx) {
     }
   }
   close_batch(in->size());
+  if (idx->small_sysexit_lag == 0) {
+    std::vector<int64_t> times;
+    times.reserve(idx->far_sysexits.size());
+    for (const auto& [k, e] : idx->far_sysexits) times.push_back(e.ts);
+    std::sort(times.begin(), times.end());
+    idx->sysexits_exact = std::adjacent_find(times.begin(), times.end()) == times.end();
+  }
   if (idx->stats.events == 0) {
     return ErrStatus(ErrorTag::kCorrupt, "trace is empty: no events after the header");
   }

@@ -71,12 +71,17 @@ struct TraceIndex {
     }
   };
   struct FarSysExit {
-    int64_t ts;   // real exit time (ticks)
-    int64_t lag;  // emission − real time
+    int64_t ts;       // real exit time (ticks)
+    int64_t lag;      // emission − real time
+    uint64_t offset;  // the GoSysExit record's offset
   };
   static constexpr size_t kMaxFarSysExits = 1 << 20;
   std::unordered_map<SysExitKey, FarSysExit, SysExitKeyHash> far_sysexits;
   int64_t small_sysexit_lag = 0;
+  // Every exit that moves back is in far_sysexits (small_sysexit_lag is 0) and no two of them have
+  // the same real time: then SyscallReorder can emit each of them at its final place as soon as
+  // the merge passes that time, from the index, instead of holding events back (order.h).
+  bool sysexits_exact = false;
   ParseStats stats;
 
   // Strings and stacks, in arenas.
