@@ -116,16 +116,6 @@ std::string_view ArgsJson(std::span<const ViewerArg> args, std::string* buf) {
 
 void ChromeTraceWriter::Begin(std::string* out) { out->append("{\"displayTimeUnit\":\"ns\"\n,"); }
 
-Status ChromeTraceWriter::OnEvent(const parser::Event& ev, std::string* out) {
-  out_ = out;
-  return model_.OnEvent(ev, *this);
-}
-
-void ChromeTraceWriter::Finish(int64_t last_ts, std::string* out) {
-  out_ = out;
-  model_.Finish(last_ts, *this);
-}
-
 void ChromeTraceWriter::BeginEvent() {
   out_->append(written_ == 0 ? "\"traceEvents\": [" : ",");
   ++written_;

@@ -33,16 +33,14 @@
 
 namespace tracetool::analysis {
 
-class ChromeTraceWriter final : private ViewerSink {
+class ChromeTraceWriter final : public ViewerWriter {
  public:
-  explicit ChromeTraceWriter(const parser::Reader* reader) : reader_(reader), model_(reader) {}
+  explicit ChromeTraceWriter(const parser::Reader* reader)
+      : ViewerWriter(reader), reader_(reader) {}
 
-  // Each call appends JSON to *out; the caller flushes it whenever it likes.
+  // Appends the header; then OnEvent() for every event and Finish() (ViewerWriter), which also
+  // writes the footer and the stack frames.
   void Begin(std::string* out);
-  // Errors are Go's state-tracking errors (a goroutine in an unexpected state).
-  Status OnEvent(const parser::Event& ev, std::string* out);
-  // Closes what is still open at `last_ts`, then writes the footer and the stack frames.
-  void Finish(int64_t last_ts, std::string* out);
 
   uint64_t events_written() const { return written_; }
 
@@ -88,8 +86,6 @@ class ChromeTraceWriter final : private ViewerSink {
   uint32_t FrameId(uint32_t stack_id);
 
   const parser::Reader* const reader_;
-  ViewerModel model_;
-  std::string* out_ = nullptr;  // the current call's output
   std::string args_;            // scratch
   uint64_t written_ = 0;
   uint64_t flow_seq_ = 0;  // flows drawn (Go numbers them in the order it draws them)

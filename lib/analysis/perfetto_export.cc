@@ -103,16 +103,6 @@ void PerfettoTraceWriter::Begin(std::string* out) {
   }
 }
 
-Status PerfettoTraceWriter::OnEvent(const parser::Event& ev, std::string* out) {
-  out_ = out;
-  return model_.OnEvent(ev, *this);
-}
-
-void PerfettoTraceWriter::Finish(int64_t last_ts, std::string* out) {
-  out_ = out;
-  model_.Finish(last_ts, *this);
-}
-
 void PerfettoTraceWriter::Descriptor(uint64_t uuid, uint64_t parent, std::string_view name) {
   std::string desc;
   VarintField(&desc, field::kUuid, uuid);

@@ -47,17 +47,14 @@
 
 namespace tracetool::analysis {
 
-class PerfettoTraceWriter final : private ViewerSink {
+class PerfettoTraceWriter final : public ViewerWriter {
  public:
-  explicit PerfettoTraceWriter(const parser::Reader* reader) : reader_(reader), model_(reader) {}
+  explicit PerfettoTraceWriter(const parser::Reader* reader)
+      : ViewerWriter(reader), reader_(reader) {}
 
-  // Each call appends bytes to *out; the caller flushes it whenever it likes.
+  // Appends the first packets (process, goroutines and counter tracks); then OnEvent() for every
+  // event and Finish() (ViewerWriter).
   void Begin(std::string* out);
-  // Errors are Go's state-tracking errors (a goroutine in an unexpected state), as
-  // ChromeTraceWriter reports them (both come from ViewerModel).
-  Status OnEvent(const parser::Event& ev, std::string* out);
-  // Closes what is still open at `last_ts`.
-  void Finish(int64_t last_ts, std::string* out);
 
   uint64_t packets_written() const { return packets_; }
 
@@ -102,8 +99,6 @@ class PerfettoTraceWriter final : private ViewerSink {
   void Packet(const std::string& body);
 
   const parser::Reader* const reader_;
-  ViewerModel model_;
-  std::string* out_ = nullptr;  // the current call's output
   uint64_t packets_ = 0;
   std::string body_, te_, interned_;  // scratch buffers
   std::unordered_set<uint64_t> tracks_;  // uuids whose descriptor is out (but goroutines')

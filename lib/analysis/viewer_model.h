@@ -197,6 +197,32 @@ class ViewerModel {
   parser::FlatMap<Open> threads_;  // P → the M holding it (kind), while its "Proc N" slice is open
 };
 
+// The plumbing of a sink that owns its model and appends to the caller's buffer: the public
+// interface of ChromeTraceWriter and PerfettoTraceWriter. Derived classes override the sink calls
+// and write to out_.
+class ViewerWriter : private ViewerSink {
+ public:
+  explicit ViewerWriter(const parser::Reader* reader) : model_(reader) {}
+
+  // Each call appends to *out; the caller flushes it whenever it likes. Errors are Go's
+  // state-tracking errors (a goroutine in an unexpected state).
+  Status OnEvent(const parser::Event& ev, std::string* out) {
+    out_ = out;
+    return model_.OnEvent(ev, *this);
+  }
+  // Closes what is still open at `last_ts`.
+  void Finish(int64_t last_ts, std::string* out) {
+    out_ = out;
+    model_.Finish(last_ts, *this);
+  }
+
+ protected:
+  std::string* out_ = nullptr;  // the current call's output
+
+ private:
+  ViewerModel model_;
+};
+
 }  // namespace tracetool::analysis
 
 #endif  // TRACETOOL_LIB_ANALYSIS_VIEWER_MODEL_H_
