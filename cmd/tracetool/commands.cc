@@ -1,5 +1,6 @@
 #include "cmd/tracetool/commands.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <memory>
