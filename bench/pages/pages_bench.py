@@ -3,14 +3,15 @@
 (issue 6 "Speed": at least 20x faster), on one trace, side by side.
 
 Usage:
-  python3 bench/pages/pages_bench.py [--trace T] [--tracetool BIN] [--goroot DIR] [--no-go]
+  python3 bench/pages/pages_bench.py [--trace T] [--tracetool BIN] [--goroot DIR]
+                                     [--no-go [--go-startup SECONDS]]
 
 Defaults: T = /work/main/bench/out/mixed-120mb.trace (read in place; bench/compare.sh makes it,
 bench/gentrace writes one of any size), BIN = build/bin/tracetool, DIR = /usr/lib/go-1.19.
 
 What is timed (wall clock, each once; output discarded):
   tracetool     one process per analysis, from exec to exit: reading the whole trace + analysis
-                + output. Peak RSS from wait4().
+                + output. Peak RSS and CPU time (user + sys) from wait4().
   go (startup)  `go tool trace -http=127.0.0.1:0 T` until it prints "listening": Go parses the
                 whole trace and splits it once for all pages.
   go (page)     the first fetch of the page on that warm server (Go computes a page's analysis
@@ -59,7 +60,7 @@ def run_tracetool(binary, args, trace):
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         raise SystemExit(f"tracetool {' '.join(args)} failed: {p.stderr.read().decode()[:300]}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def loadavg():
@@ -73,6 +74,9 @@ def main():
     ap.add_argument("--tracetool", default=os.path.join(ROOT, "build", "bin", "tracetool"))
     ap.add_argument("--goroot", default="/usr/lib/go-1.19")
     ap.add_argument("--no-go", action="store_true")
+    ap.add_argument("--go-startup", type=float,
+                    help="with --no-go: a Go startup time (s) measured before on the same trace, "
+                         "to print ratios against it")
     ap.add_argument("--go-timeout", type=float, default=1800,
                     help="seconds to wait for go tool trace to parse the trace (default 1800)")
     a = ap.parse_args()
@@ -82,8 +86,10 @@ def main():
     tt = {}
     for args, _, _ in ROWS:
         tt[args[0]] = run_tracetool(a.tracetool, args, a.trace)
-        print(f"  tracetool {args[0]:<16} {tt[args[0]][0]:8.2f} s  {tt[args[0]][1]:7.0f} MiB",
-              flush=True)
+        # CPU (user + sys) beside wall: on a shared machine the wall time includes waiting for a
+        # core, the CPU time does not.
+        print(f"  tracetool {args[0]:<16} {tt[args[0]][0]:8.2f} s  {tt[args[0]][1]:7.0f} MiB"
+              f"  cpu {tt[args[0]][2]:6.2f} s", flush=True)
 
     go, startup = {}, None
     if not a.no_go:
@@ -114,7 +120,11 @@ def main():
             print(f"{k:<18}{total:>10.2f} s ({go[k]:6.2f} s){t:>10.2f} s{total / t:>8.1f}x"
                   f"{go[k] / t:>11.1f}x{'>=20x':>8}")
         else:
-            print(f"{k:<18}{'-':>22}{t:>10.2f} s")
+            if a.go_startup:
+                print(f"{k:<18}{a.go_startup:>10.2f} s (+ page){t:>10.2f} s"
+                      f"{a.go_startup / t:>8.1f}x{'-':>12}{'>=20x':>8}")
+            else:
+                print(f"{k:<18}{'-':>22}{t:>10.2f} s")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #include "cmd/tracetool/commands.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <memory>
@@ -177,7 +178,16 @@ int Run(const Options& opts) {
   analysis::BlockingProfile profile(mode.value_or(analysis::ProfileMode::kSched));
   std::unique_ptr<analysis::GoroutineStats> gstats;
   std::unique_ptr<analysis::Annotations> ann;
-  if (opts.goroutines || annotations) gstats = std::make_unique<analysis::GoroutineStats>(reader.get());
+  if (opts.goroutines || annotations) {
+    // Keep what the page prints: the annotation pages need the regions only, the groups page
+    // the sums per group, one group's goroutines their summaries (regions only in JSON).
+    using Keep = analysis::GoroutineStats::Keep;
+    const Keep keep = annotations          ? Keep::kRegions
+                      : opts.group.empty() ? Keep::kGroups
+                      : opts.json          ? Keep::kAll
+                                           : Keep::kSummaries;
+    gstats = std::make_unique<analysis::GoroutineStats>(reader.get(), keep);
+  }
   if (annotations) ann = std::make_unique<analysis::Annotations>(reader.get());
   int64_t last_ts = 0;
   std::unique_ptr<analysis::MutatorUtilization> mu;
@@ -278,7 +288,14 @@ int Run(const Options& opts) {
   } else if (gstats) {
     gstats->Finish();
     if (opts.group.empty()) {
-      auto groups = analysis::GroupGoroutines(gstats->goroutines());
+      // GroupGoroutines' result from the sums: by PC, then by execution time, largest first.
+      std::vector<analysis::GoroutineGroup> groups;
+      for (const analysis::GoroutineGroupSums& s : gstats->groups()) {
+        groups.push_back({s.pc, std::string(s.name), s.count, s.stats});
+      }
+      std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
+        return a.stats.exec_ns > b.stats.exec_ns;
+      });
       out.Write(opts.json ? analysis::GroupsJson(groups) : analysis::GroupsText(groups, sort_by));
     } else {
       // "all": every goroutine, whatever its group.

@@ -1,13 +1,14 @@
 // Annotations: user tasks, regions and logs (runtime/trace's NewTask, StartRegion, Log), as Go
 // 1.19's `go tool trace` pages compute them (cmd/trace/annotations.go; spec §8.1).
 //
-//   GoroutineStats gstats(reader); Annotations ann(reader);
+//   GoroutineStats gstats(reader, GoroutineStats::Keep::kRegions); Annotations ann(reader);
 //   for each event: gstats.OnEvent(ev); ann.OnEvent(ev);
 //   gstats.Finish(); ann.Finish(gstats, last_ts);
 //
-// Regions come from the goroutine analysis (their per-instance execution statistics are the
-// difference of the goroutine's statistics at their end and start). Tasks and logs are kept per
-// task; memory grows with the number of annotation events, not with the trace.
+// Regions come from the goroutine analysis (Keep::kRegions is enough: only goroutine ids and
+// regions are read); their per-instance execution statistics are the difference of the
+// goroutine's statistics at their end and start. Tasks and logs are kept per task; memory grows
+// with the number of annotation events, not with the trace.
 #ifndef TRACETOOL_LIB_ANALYSIS_ANNOTATIONS_H_
 #define TRACETOOL_LIB_ANALYSIS_ANNOTATIONS_H_
 

@@ -7,6 +7,21 @@ namespace tracetool::analysis {
 using parser::Event;
 using parser::EventType;
 
+namespace {
+
+void Add(ExecStats* to, const ExecStats& s) {
+  to->exec_ns += s.exec_ns;
+  to->sched_wait_ns += s.sched_wait_ns;
+  to->io_ns += s.io_ns;
+  to->block_ns += s.block_ns;
+  to->syscall_ns += s.syscall_ns;
+  to->gc_ns += s.gc_ns;
+  to->sweep_ns += s.sweep_ns;
+  to->total_ns += s.total_ns;
+}
+
+}  // namespace
+
 ExecStats ExecStats::operator-(const ExecStats& o) const {
   ExecStats r;
   r.exec_ns = exec_ns - o.exec_ns;
@@ -24,21 +39,24 @@ bool IsSystemGoroutine(std::string_view fn) {
   return fn != "runtime.main" && fn.substr(0, 8) == "runtime.";
 }
 
-GoroutineStats::GoroutineStats(const parser::Reader* reader) : reader_(reader) {}
+GoroutineStats::GoroutineStats(const parser::Reader* reader, Keep keep)
+    : reader_(reader),
+      keep_(keep),
+      regions_(keep == Keep::kAll || keep == Keep::kRegions) {}
 GoroutineStats::~GoroutineStats() = default;
 
 GoroutineStats::G* GoroutineStats::Find(uint64_t id) {
   uint32_t* i = index_.Find(id);
-  return i == nullptr ? nullptr : &gs_[*i - 1];
+  return i == nullptr ? nullptr : &slots_[*i - 1];
 }
 
-ExecStats GoroutineStats::Snapshot(const G& g) const {
-  ExecStats r = g.summary.stats;
-  const Pending* p = &g.pending;
+ExecStats GoroutineStats::Snapshot(const GoroutineSummary& s, const Pending& pending) const {
+  ExecStats r = s.stats;
+  const Pending* p = &pending;
   if (gc_start_ != 0) {
-    r.gc_ns += last_ts_ - std::max(gc_start_, g.summary.creation_ns);
+    r.gc_ns += last_ts_ - std::max(gc_start_, s.creation_ns);
   }
-  if (g.summary.stats.total_ns == 0) r.total_ns = last_ts_ - g.summary.creation_ns;
+  if (s.stats.total_ns == 0) r.total_ns = last_ts_ - s.creation_ns;
   if (p->last_start != 0) r.exec_ns += last_ts_ - p->last_start;
   if (p->block_net != 0) r.io_ns += last_ts_ - p->block_net;
   if (p->block_sync != 0) r.block_ns += last_ts_ - p->block_sync;
@@ -50,7 +68,7 @@ ExecStats GoroutineStats::Snapshot(const G& g) const {
 
 void GoroutineStats::Finalize(G* g, const Event* trigger) {
   if (trigger != nullptr) g->summary.end_ns = trigger->ts;
-  const ExecStats final_stats = Snapshot(*g);
+  const ExecStats final_stats = Snapshot(g->summary, g->pending);
   g->summary.stats = final_stats;
   if (!IsSystemGoroutine(g->summary.name)) {
     for (RegionSummary& r : g->pending.active) {
@@ -68,24 +86,22 @@ void GoroutineStats::OnEvent(const Event& ev) {
   switch (ev.type) {
     case EventType::kGoCreate: {
       if (tracked_ && !tracked_(ev.args[0])) break;
-      uint32_t pos;
-      G* g;
+      uint32_t slot;
       if (free_.empty()) {
-        pos = static_cast<uint32_t>(gs_.size());
-        g = &gs_.emplace_back();
+        slot = static_cast<uint32_t>(slots_.size());
+        slots_.emplace_back();
       } else {
-        pos = free_.back();
+        slot = free_.back();
         free_.pop_back();
-        g = &gs_[pos];
-        const bool in_live = g->in_live;  // GCDone has not dropped the retired one yet
-        *g = G();
-        g->in_live = in_live;
       }
+      G* g = &slots_[slot];  // after the emplace: a pointer into slots_ stays valid below
+      g->used = true;
       g->summary.id = ev.args[0];
       g->summary.creation_ns = ev.ts;
       g->pending.block_sched = ev.ts;
       // A goroutine created inside a task's region starts inside that task (spec §5.2).
-      if (G* creator = Find(ev.g); creator != nullptr && !creator->pending.active.empty()) {
+      if (G* creator = Find(ev.g); regions_ && creator != nullptr &&
+                                   !creator->pending.active.empty()) {
         const RegionSummary& s = creator->pending.active.back();
         if (s.task_id != 0) {
           RegionSummary r;
@@ -96,11 +112,7 @@ void GoroutineStats::OnEvent(const Event& ev) {
           g->pending.active.push_back(r);
         }
       }
-      index_.Get(ev.args[0]) = pos + 1;
-      if (!g->in_live) {
-        live_.push_back(pos);
-        g->in_live = true;
-      }
+      index_.Get(ev.args[0]) = slot + 1;
       break;
     }
     case EventType::kGoStart:
@@ -130,16 +142,23 @@ void GoroutineStats::OnEvent(const Event& ev) {
       break;
     }
     case EventType::kGoEnd:
-    case EventType::kGoStop:
-      if (G* g = Find(ev.g)) {
+      // Its id never comes back (the parser checks): the summary leaves the live slots.
+      if (uint32_t* i = index_.Find(ev.g)) {
+        const uint32_t slot = *i - 1;
+        G* g = &slots_[slot];
         Finalize(g, &ev);
-        if (retire_ && ev.type == EventType::kGoEnd && g->summary.regions.empty()) {
-          retire_(g->summary);
-          g->retired = true;
-          free_.push_back(*index_.Find(ev.g) - 1);
-          index_.Erase(ev.g);
+        if (retire_ && g->summary.regions.empty()) {
+          retire_(g->summary);  // SetRetire(): handed over and forgotten
+        } else {
+          Retire(std::move(g->summary), /*ended=*/true);
         }
+        *g = G();
+        free_.push_back(slot);
+        index_.Erase(ev.g);
       }
+      break;
+    case EventType::kGoStop:
+      if (G* g = Find(ev.g)) Finalize(g, &ev);
       break;
     case EventType::kGoBlockSend:
     case EventType::kGoBlockRecv:
@@ -219,21 +238,16 @@ void GoroutineStats::OnEvent(const Event& ev) {
       break;
     case EventType::kGCDone: {
       // Every goroutine that has not ended accrues the GC's wall time (Go's definition).
-      size_t keep = 0;
-      for (uint32_t i : live_) {
-        GoroutineSummary& s = gs_[i].summary;
-        if (s.end_ns != 0 || gs_[i].retired) {
-          gs_[i].in_live = false;
-          continue;
-        }
+      for (G& g : slots_) {
+        GoroutineSummary& s = g.summary;
+        if (!g.used || s.end_ns != 0) continue;
         s.stats.gc_ns += ev.ts - std::max(gc_start_, s.creation_ns);
-        live_[keep++] = i;
       }
-      live_.resize(keep);
       gc_start_ = 0;
       break;
     }
     case EventType::kUserRegion: {
+      if (!regions_) break;
       G* g = Find(ev.g);
       if (g == nullptr) break;
       const std::string_view name = reader_->String(ev.args[2]);
@@ -244,7 +258,7 @@ void GoroutineStats::OnEvent(const Event& ev) {
         r.has_start = true;
         r.start_ns = ev.ts;
         r.start_stack = ev.stack_id;
-        r.stats = Snapshot(*g);
+        r.stats = Snapshot(g->summary, g->pending);
         g->pending.active.push_back(std::move(r));
       } else if (ev.args[1] == 1) {
         RegionSummary r;
@@ -255,7 +269,7 @@ void GoroutineStats::OnEvent(const Event& ev) {
           r.task_id = ev.args[0];
           r.name = std::string(name);
         }
-        r.stats = Snapshot(*g) - r.stats;
+        r.stats = Snapshot(g->summary, g->pending) - r.stats;
         r.has_end = true;
         r.end_ns = ev.ts;
         g->summary.regions.push_back(std::move(r));
@@ -267,30 +281,72 @@ void GoroutineStats::OnEvent(const Event& ev) {
   }
 }
 
-void GoroutineStats::Finish() {
-  result_.clear();
-  result_.reserve(gs_.size());
-  while (!gs_.empty()) {
-    G* g = &gs_.front();
-    if (g->retired) {
-      gs_.pop_front();
-      continue;
+void GoroutineStats::Retire(GoroutineSummary&& s, bool ended) {
+  switch (keep_) {
+    case Keep::kAll:
+    case Keep::kSummaries:
+      ended_.push_back(std::move(s));
+      break;
+    case Keep::kRegions:
+      if (!s.regions.empty()) ended_.push_back(std::move(s));
+      break;
+    case Keep::kGroups: {
+      Group& grp = by_pc_[s.pc];
+      if (grp.sums.count++ == 0) {
+        grp.sums.pc = s.pc;
+        grp.sums.name = s.name;
+      }
+      Add(&grp.sums.stats, s.stats);
+      if (ended) {
+        grp.creations.push_back(s.creation_ns);
+        if (s.stats.total_ns == 0) grp.zero_total_creations.push_back(s.creation_ns);
+      }
+      break;
     }
-    Finalize(g, nullptr);  // every goroutine, ended or not, as Go does
-    std::stable_sort(g->summary.regions.begin(), g->summary.regions.end(),
+  }
+}
+
+void GoroutineStats::Finish() {
+  // Go finalizes every goroutine once more at the end, ended or not.
+  const Pending none;
+  for (GoroutineSummary& s : ended_) s.stats = Snapshot(s, none);
+  for (auto& [pc, grp] : by_pc_) {  // the same for the goroutines already summed
+    for (int64_t c : grp.creations) {
+      if (gc_start_ != 0) grp.sums.stats.gc_ns += last_ts_ - std::max(gc_start_, c);
+    }
+    for (int64_t c : grp.zero_total_creations) grp.sums.stats.total_ns += last_ts_ - c;
+  }
+  for (G& g : slots_) {
+    if (!g.used) continue;
+    Finalize(&g, nullptr);
+    Retire(std::move(g.summary), /*ended=*/false);
+  }
+  std::vector<G>().swap(slots_);
+  std::vector<uint32_t>().swap(free_);
+  index_ = parser::FlatMap<uint32_t>();
+  groups_.clear();
+  for (auto& [pc, grp] : by_pc_) groups_.push_back(grp.sums);
+  by_pc_.clear();
+  // By id: sort the keys, then move each summary once (they are large).
+  std::vector<std::pair<uint64_t, uint32_t>> order;
+  order.reserve(ended_.size());
+  for (size_t i = 0; i < ended_.size(); ++i) {
+    order.emplace_back(ended_[i].id, static_cast<uint32_t>(i));
+  }
+  std::sort(order.begin(), order.end());
+  result_.clear();
+  result_.reserve(order.size());
+  for (const auto& [id, i] : order) {
+    GoroutineSummary& s = ended_[i];
+    std::stable_sort(s.regions.begin(), s.regions.end(),
                      [](const RegionSummary& a, const RegionSummary& b) {
                        if (!a.has_start) return b.has_start;
                        if (!b.has_start) return false;
                        return a.start_ns < b.start_ns;
                      });
-    result_.push_back(std::move(g->summary));
-    gs_.pop_front();  // freed as we go: the per-goroutine state and the summaries never coexist
+    result_.push_back(std::move(s));
   }
-  std::vector<uint32_t>().swap(live_);
-  std::vector<uint32_t>().swap(free_);
-  index_ = parser::FlatMap<uint32_t>();
-  std::sort(result_.begin(), result_.end(),
-            [](const GoroutineSummary& a, const GoroutineSummary& b) { return a.id < b.id; });
+  std::deque<GoroutineSummary>().swap(ended_);
 }
 
 }  // namespace tracetool::analysis

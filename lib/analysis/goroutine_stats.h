@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string_view>
 #include <string>
@@ -65,19 +66,36 @@ struct GoroutineSummary {
   std::vector<RegionSummary> regions;  // sorted by start time
 };
 
+// The sums over the goroutines with one start PC (GoroutineStats::Keep::kGroups).
+struct GoroutineGroupSums {
+  uint64_t pc = 0;
+  std::string_view name;  // start function, as GoroutineSummary::name
+  uint64_t count = 0;
+  ExecStats stats;
+};
+
 // IsSystemGoroutine(): Go's rule, "runtime.*" except runtime.main.
 bool IsSystemGoroutine(std::string_view start_function);
 
 class GoroutineStats {
  public:
+  // What Finish() keeps: a page needs only part of it, and the rest costs memory per goroutine.
+  enum class Keep : uint8_t {
+    kAll,        // every goroutine's summary, with its regions
+    kSummaries,  // every goroutine's summary, regions left empty (no per-region work)
+    kGroups,     // only groups(): the sums per start PC; goroutines() stays empty
+    kRegions,    // the goroutines that have regions (for Annotations), with them
+  };
   // `reader` (borrowed) resolves stacks and strings.
-  explicit GoroutineStats(const parser::Reader* reader);
+  explicit GoroutineStats(const parser::Reader* reader, Keep keep = Keep::kAll);
   ~GoroutineStats();
   void OnEvent(const parser::Event& ev);
   // Finish() finalizes every goroutine at the last event's time. Call once, after the last event.
   void Finish();
   // All goroutines, ordered by id (with SetRetire(), all but the retired ones).
   const std::vector<GoroutineSummary>& goroutines() const { return result_; }
+  // Keep::kGroups: by start PC.
+  const std::vector<GoroutineGroupSums>& groups() const { return groups_; }
 
   // Hooks for a caller that cannot hold a summary per goroutine (the web server, 1 M+ goroutines).
   // Set them before the first event.
@@ -109,26 +127,44 @@ class GoroutineStats {
     int64_t block_sched = 0;
     std::vector<RegionSummary> active;  // innermost last; stats = snapshot at its start
   };
+  // Memory layout (the analysis is bound by cache misses, one or two per event): the live
+  // goroutines are slots of one vector, indexed by id, so the state events touch stays as small
+  // as the number of goroutines alive; at GoEnd a goroutine's summary moves out to ended_, which
+  // only grows at its end. (A goroutine that GoStop finalized stays live: Go keeps counting it
+  // if it runs again.)
   struct G {
     GoroutineSummary summary;
     Pending pending;
-    bool in_live = false;  // listed in live_
-    bool retired = false;  // handed to retire_; the slot is in free_ for the next goroutine
+    bool used = false;
   };
   G* Find(uint64_t id);
-  ExecStats Snapshot(const G& g) const;
+  ExecStats Snapshot(const GoroutineSummary& s, const Pending& p) const;
   void Finalize(G* g, const parser::Event* trigger);
 
   const parser::Reader* const reader_;
-  std::deque<G> gs_;                       // in creation order (a deque: no per-G allocation)
-  parser::FlatMap<uint32_t> index_;        // goroutine id → position in gs_ + 1
-  std::vector<uint32_t> live_;             // goroutines not yet ended (for GC pause time)
-  std::vector<uint32_t> free_;             // slots of retired goroutines
-  std::function<void(const GoroutineSummary&)> retire_;
-  std::function<bool(uint64_t)> tracked_;
+  const Keep keep_;
+  const bool regions_;  // track regions
+  std::vector<G> slots_;                 // live goroutines; unused slots are on free_
+  std::vector<uint32_t> free_;
+  parser::FlatMap<uint32_t> index_;      // live goroutine id → slot + 1
+  std::deque<GoroutineSummary> ended_;   // goroutines after GoEnd, finalized
+  std::function<void(const GoroutineSummary&)> retire_;  // SetRetire()
+  std::function<bool(uint64_t)> tracked_;                // SetTracked()
   int64_t last_ts_ = 0;
   int64_t gc_start_ = 0;  // 0: no GC in progress (Go's convention)
   std::vector<GoroutineSummary> result_;
+  // Keep::kGroups: the sums so far of the goroutines that ended, by start PC, and what Go's
+  // finalization at the end of the trace still adds to them: GC time if the trace ends inside a
+  // GC (needs each creation time), the whole life for a total of 0.
+  struct Group {
+    GoroutineGroupSums sums;
+    std::vector<int64_t> creations, zero_total_creations;
+  };
+  std::map<uint64_t, Group> by_pc_;
+  std::vector<GoroutineGroupSums> groups_;
+  // Retire(): a goroutine whose summary is final but for that end-of-trace finalization (ended:
+  // after GoEnd, not yet finalized for the end).
+  void Retire(GoroutineSummary&& s, bool ended);
   std::deque<std::string> names_;     // interned start functions (a deque: views stay valid)
   parser::FlatMap<uint32_t> name_of_fn_;  // reader string id → position in names_ + 1
 };

@@ -1,7 +1,8 @@
 // PerfettoTraceWriter: the trace as a native Perfetto protobuf trace (perfetto.protos.Trace, a
 // sequence of TracePackets), for https://ui.perfetto.dev and Perfetto's trace_processor.
 //
-// Same content as ChromeTraceWriter (the proc-oriented view of Go 1.19's viewer), laid out on
+// A sink of ViewerModel (viewer_model.h), as ChromeTraceWriter is: the same content (the
+// proc-oriented view of Go 1.19's viewer), laid out on
 // Perfetto tracks, all children of one process track ("Go trace", pid 1):
 //   "Proc N"          per P: goroutine executions ("G<id> <start function>" or the label) and
 //                     instants (proc start/stop, syscall, user logs, task start/end, CPU samples,
@@ -33,50 +34,33 @@
 #define TRACETOOL_LIB_ANALYSIS_PERFETTO_EXPORT_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "lib/analysis/viewer_model.h"
 #include "lib/parser/event.h"
-#include "lib/parser/flat_map.h"
 #include "lib/parser/reader.h"
 #include "lib/parser/status.h"
 
 namespace tracetool::analysis {
 
-class PerfettoTraceWriter {
+class PerfettoTraceWriter final : public ViewerWriter {
  public:
-  explicit PerfettoTraceWriter(const parser::Reader* reader) : reader_(reader) {}
+  explicit PerfettoTraceWriter(const parser::Reader* reader)
+      : ViewerWriter(reader), reader_(reader) {}
 
-  // Each call appends bytes to *out; the caller flushes it whenever it likes.
+  // Appends the first packets (process, goroutines and counter tracks); then OnEvent() for every
+  // event and Finish() (ViewerWriter).
   void Begin(std::string* out);
-  // Errors are Go's state-tracking errors (a goroutine in an unexpected state), as
-  // ChromeTraceWriter reports them.
-  Status OnEvent(const parser::Event& ev, std::string* out);
-  // Closes what is still open at `last_ts`.
-  void Finish(int64_t last_ts, std::string* out);
 
   uint64_t packets_written() const { return packets_; }
 
   static constexpr size_t kMaxInterned = 4096;
 
  private:
-  enum GState : uint8_t { kDead, kRunnable, kRunning, kWaiting, kWaitingGC, kNumStates };
-  struct GInfo {
-    uint8_t state = kDead;
-    bool system = false;
-    bool named = false;
-    bool track_written = false;  // its TrackDescriptor is out
-    bool state_open = false;     // a state slice is open on its track
-    bool running = false;        // an execution slice is open on P track run_p
-    bool in_assist = false;      // between GCMarkAssistStart and Done
-    bool assist_open = false;    // an assist slice is open on assist_p's assist track
-    uint32_t create_fn = 0;      // string id of the start function
-    int64_t run_p = 0;
-    int64_t assist_p = 0;
-    uint64_t flow = 0;  // the flow that its next execution slice terminates (0: none)
-  };
   enum class TrackKind : uint8_t {
     kProcess = 1, kProc, kAssist, kSweep, kThread, kGoroutine, kGoroutines, kCounter, kGC, kStw,
   };
@@ -85,58 +69,39 @@ class PerfettoTraceWriter {
     kNumCounters
   };
 
+  // ViewerSink: every row but kGoAssist (Go's deferred assist slices; the kAssist spans are the
+  // same assists in stream order), as begin/end packets when they happen.
+  void GoroutineRow(uint64_t g, std::string_view name) override;
+  void SliceBegin(ViewerRow row, uint64_t key, const ViewerMark& start, std::string_view name,
+                  const ViewerFlow* flow) override;
+  void SliceEnd(ViewerRow row, uint64_t key, const ViewerMark& start, std::string_view name,
+                int64_t end_ts, uint32_t end_stack, std::span<const ViewerArg> args,
+                ViewerEnd why) override;
+  void CompleteSlice(ViewerRow, const ViewerMark&, std::string_view, int64_t,
+                     uint32_t) override {}
+  void Instant(ViewerRow row, uint64_t key, const ViewerMark& at, std::string_view name,
+               std::string_view category, std::span<const ViewerArg> args) override;
+  void FlowSource(const ViewerFlow& flow) override;
+  void Counters(int64_t ts, const ViewerCounters& now, uint32_t changed) override;
+  void End(int64_t) override {}
+
   static uint64_t Uuid(TrackKind kind, uint64_t id) {
     return (static_cast<uint64_t>(kind) << 56) ^ id;
   }
-  // Track uuids, writing the descriptor on first use.
-  uint64_t ProcTrack(TrackKind kind, int64_t p, std::string* out);
-  uint64_t ThreadTrack(uint64_t tid, std::string* out);
-  uint64_t GoroutineTrack(uint64_t g, GInfo* info, std::string* out);
-  uint64_t StwTrack(uint64_t key, std::string* out);
-  void Descriptor(uint64_t uuid, uint64_t parent, std::string_view name, std::string* out);
+  // The row's track uuid, writing its descriptor on first use.
+  uint64_t Track(ViewerRow row, uint64_t key);
+  uint64_t ProcTrack(TrackKind kind, int64_t p);
+  void Descriptor(uint64_t uuid, uint64_t parent, std::string_view name);
 
   // TrackEvent packets. type: 1 begin, 2 end, 3 instant, 4 counter.
   void Event(int64_t ts, uint64_t track, int type, std::string_view name, uint64_t flow,
-             uint64_t terminating_flow, int64_t counter, std::string* out);
-  void SliceBegin(int64_t ts, uint64_t track, std::string_view name, std::string* out,
-                  uint64_t terminating_flow = 0) {
-    Event(ts, track, 1, name, 0, terminating_flow, 0, out);
-  }
-  void SliceEnd(int64_t ts, uint64_t track, std::string* out) {
-    Event(ts, track, 2, {}, 0, 0, 0, out);
-  }
-  void Instant(int64_t ts, uint64_t track, std::string_view name, std::string* out,
-               uint64_t flow = 0) {
-    Event(ts, track, 3, name, flow, 0, 0, out);
-  }
-  void Packet(const std::string& body, std::string* out);
-
-  Status SetState(uint64_t g, GInfo* info, GState from, GState to, const parser::Event& ev);
-  // The goroutine's state slice: the current one ends at ts, a new one named `name` begins
-  // (none if name is empty: the goroutine ended).
-  void StateSlice(uint64_t g, GInfo* info, int64_t ts, std::string_view name, std::string* out);
-  void StartRun(uint64_t g, GInfo* info, const parser::Event& ev, std::string* out);
-  void EndRun(GInfo* info, int64_t ts, std::string* out);
-  void FlowSource(const parser::Event& ev, GInfo* target, const char* name, std::string* out);
-  void Counters(int64_t ts, std::string* out);
-  std::string GoroutineName(uint64_t g, const GInfo& info) const;
-  uint64_t StwKey(const parser::Event& ev) const;
+             uint64_t terminating_flow, int64_t counter);
+  void Packet(const std::string& body);
 
   const parser::Reader* const reader_;
   uint64_t packets_ = 0;
   std::string body_, te_, interned_;  // scratch buffers
-  parser::FlatMap<GInfo> gs_;
-  int64_t gstates_[kNumStates] = {};
-  int64_t prunning_ = 0, insyscall_ = 0, insyscall_runtime_ = 0;
-  uint64_t heap_alloc_ = 0, next_gc_ = 0;
-  int64_t prev_counters_[kNumCounters] = {};
-  bool counters_written_[kNumCounters] = {};
-  uint64_t flow_seq_ = 0;
-  bool gc_open_ = false;
-  parser::FlatMap<bool> stws_;         // open STW slices by StwKey
-  parser::FlatMap<bool> sweeps_;       // open SWEEP slices by P
-  parser::FlatMap<uint64_t> threads_;  // P → the M (thread id) holding it, while "Proc N" is open
-  std::unordered_set<uint64_t> tracks_;  // uuids whose descriptor is out
+  std::unordered_set<uint64_t> tracks_;  // uuids whose descriptor is out (but goroutines')
   std::unordered_map<std::string, uint64_t> names_;  // interned event names → iid
 };
 

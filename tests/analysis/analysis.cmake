@@ -36,6 +36,8 @@ endforeach()
 
 # -export=perfetto (label unit): decoded with protoc and perfetto_trace.proto, independently of the
 # encoder, and compared with -export=chrome (slices, flows, counters, tracks; perfetto_check.py).
+# page_keep_check.py (label unit): what -goroutines and -regions=all print from their lean paths
+# (GoroutineStats::Keep) equals what the full goroutine summaries give.
 # -goroutine=ID (label unit): hand-checked expectations (critical_path/*.json) and invariants
 # against the -d dump (critical_path_check.py).
 find_program(TRACETOOL_PROTOC protoc)
@@ -65,6 +67,10 @@ while(_an_perfetto_traces)
               ${TRACETOOL_PROTOC} ${trace})
     set_tests_properties(analysis.perfetto.${name} PROPERTIES LABELS unit TIMEOUT 120)
   endif()
+  # The lean page analyses (-goroutines groups, -regions) against the full goroutine summaries.
+  add_test(NAME analysis.page_keep.${name}
+    COMMAND ${Python3_EXECUTABLE} ${_an_dir}/page_keep_check.py $<TARGET_FILE:tracetool> ${trace})
+  set_tests_properties(analysis.page_keep.${name} PROPERTIES LABELS unit TIMEOUT 120)
   add_test(NAME analysis.critical_path.${name}
     COMMAND ${Python3_EXECUTABLE} ${_an_dir}/critical_path_check.py $<TARGET_FILE:tracetool>
             invariants ${trace} 8)
