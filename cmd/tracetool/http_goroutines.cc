@@ -31,15 +31,8 @@ void GoroutineDigest::Add(const GoroutineSummary& s, bool retired) {
   const uint32_t gi = GroupOf(s);
   analysis::GoroutineGroup& grp = groups_[gi];
   grp.count++;
+  grp.stats += s.stats;
   const analysis::ExecStats& st = s.stats;
-  grp.stats.exec_ns += st.exec_ns;
-  grp.stats.sched_wait_ns += st.sched_wait_ns;
-  grp.stats.io_ns += st.io_ns;
-  grp.stats.block_ns += st.block_ns;
-  grp.stats.syscall_ns += st.syscall_ns;
-  grp.stats.gc_ns += st.gc_ns;
-  grp.stats.sweep_ns += st.sweep_ns;
-  grp.stats.total_ns += st.total_ns;
   recs_.push_back(Rec{s.id, retired ? s.creation_ns : INT64_MIN, gi,
                       retired && st.total_ns == 0 ? 1u : 0u});
 }

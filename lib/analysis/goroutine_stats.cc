@@ -7,20 +7,17 @@ namespace tracetool::analysis {
 using parser::Event;
 using parser::EventType;
 
-namespace {
-
-void Add(ExecStats* to, const ExecStats& s) {
-  to->exec_ns += s.exec_ns;
-  to->sched_wait_ns += s.sched_wait_ns;
-  to->io_ns += s.io_ns;
-  to->block_ns += s.block_ns;
-  to->syscall_ns += s.syscall_ns;
-  to->gc_ns += s.gc_ns;
-  to->sweep_ns += s.sweep_ns;
-  to->total_ns += s.total_ns;
+ExecStats& ExecStats::operator+=(const ExecStats& s) {
+  exec_ns += s.exec_ns;
+  sched_wait_ns += s.sched_wait_ns;
+  io_ns += s.io_ns;
+  block_ns += s.block_ns;
+  syscall_ns += s.syscall_ns;
+  gc_ns += s.gc_ns;
+  sweep_ns += s.sweep_ns;
+  total_ns += s.total_ns;
+  return *this;
 }
-
-}  // namespace
 
 ExecStats ExecStats::operator-(const ExecStats& o) const {
   ExecStats r;
@@ -296,7 +293,7 @@ void GoroutineStats::Retire(GoroutineSummary&& s, bool ended) {
         grp.sums.pc = s.pc;
         grp.sums.name = s.name;
       }
-      Add(&grp.sums.stats, s.stats);
+      grp.sums.stats += s.stats;
       if (ended) {
         grp.creations.push_back(s.creation_ns);
         if (s.stats.total_ns == 0) grp.zero_total_creations.push_back(s.creation_ns);

@@ -41,6 +41,7 @@ struct ExecStats {
   int64_t total_ns = 0;
 
   ExecStats operator-(const ExecStats& o) const;
+  ExecStats& operator+=(const ExecStats& o);  // group sums
 };
 
 struct RegionSummary {

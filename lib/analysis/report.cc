@@ -51,15 +51,7 @@ std::vector<GoroutineGroup> GroupGoroutines(const std::vector<GoroutineSummary>&
     grp.pc = g.pc;
     grp.name = g.name;
     grp.count++;
-    const ExecStats& s = g.stats;
-    grp.stats.exec_ns += s.exec_ns;
-    grp.stats.sched_wait_ns += s.sched_wait_ns;
-    grp.stats.io_ns += s.io_ns;
-    grp.stats.block_ns += s.block_ns;
-    grp.stats.syscall_ns += s.syscall_ns;
-    grp.stats.gc_ns += s.gc_ns;
-    grp.stats.sweep_ns += s.sweep_ns;
-    grp.stats.total_ns += s.total_ns;
+    grp.stats += g.stats;
   }
   std::vector<GoroutineGroup> out;
   for (auto& [pc, g] : by_pc) out.push_back(std::move(g));
