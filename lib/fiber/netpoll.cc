@@ -412,7 +412,20 @@ int Conn::ConnectWait(int fd, const sockaddr_in& sa) {
       int soerr = 0;
       socklen_t len = sizeof(soerr);
       getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
-      if (soerr == 0) break;
+      if (soerr == 0) {
+        // The poller can wake us spuriously (an fd number reused, a stale readiness), and
+        // SO_ERROR is 0 while the connect is still in progress: only a peer address proves the
+        // connection is up (Go's netFD.connect checks the same way); otherwise wait again.
+        sockaddr_in peer{};
+        socklen_t plen = sizeof(peer);
+        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) == 0) break;
+        if (errno != ENOTCONN) {
+          const int err = errno;
+          out->Close();
+          return err;
+        }
+        continue;
+      }
       if (soerr != EINPROGRESS && soerr != EALREADY && soerr != EINTR) {
         out->Close();
         return soerr;
