@@ -655,23 +655,17 @@ TEST(FiberTrace, FlightRecorderDumpHasTheLastEvents) {
       trace::Log(trace::Background(), "flight", "just before the dump");
     });
     std::string msg;
-    ASSERT_EQ(trace::WriteFlightRecord(
-                  [&](const void* d, size_t n) {
-                    dump1.append(static_cast<const char*>(d), n);
-                    return 0;
-                  },
-                  &msg),
-              0)
-        << msg;
+    auto dump_into = [&msg](std::string* out) {
+      return trace::WriteFlightRecord(
+          [out](const void* d, size_t n) {
+            out->append(static_cast<const char*>(d), n);
+            return 0;
+          },
+          &msg);
+    };
+    ASSERT_EQ(dump_into(&dump1), 0) << msg;
     fiber::SleepFor(50ms);
-    ASSERT_EQ(trace::WriteFlightRecord(
-                  [&](const void* d, size_t n) {
-                    dump2.append(static_cast<const char*>(d), n);
-                    return 0;
-                  },
-                  &msg),
-              0)
-        << msg;
+    ASSERT_EQ(dump_into(&dump2), 0) << msg;
     const trace::FlightStats st = trace::GetFlightStats();
     EXPECT_TRUE(st.enabled);
     EXPECT_GE(st.checkpoints, 4u) << "every max_age/2 over 600 ms, and one per dump";
